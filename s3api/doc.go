@@ -1,0 +1,19 @@
+// Package s3api serves the Amazon S3 REST API over an ObjectStore.
+//
+// It owns everything that is S3 protocol and nothing that is storage:
+// routing requests to operations (path-style and virtual-hosted-style),
+// AWS Signature Version 4 (header, presigned URL, streaming chunked payloads
+// and trailers), request and response XML, conditional and range headers,
+// checksums, and the mapping of errors to S3 error responses. It knows
+// nothing of CIDs or libp2p: storage is behind the small ObjectStore
+// interface, defined here, that the gateway implements.
+//
+// Usage:
+//
+//	h, err := s3api.New(s3api.Config{Credentials: creds, Registerer: reg}, store)
+//	http.ListenAndServe("127.0.0.1:9000", h)
+//
+// References: the S3 API (https://docs.aws.amazon.com/AmazonS3/latest/API/),
+// Signature Version 4
+// (https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-authenticating-requests.html).
+package s3api
