@@ -1,0 +1,274 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Defaults a new node gets with no flags and no config file.
+const (
+	DefaultData            = "./s3mesh-data"
+	DefaultListen          = "127.0.0.1:9000"
+	DefaultRegion          = "us-east-1"
+	DefaultChunkSize       = 1 << 20
+	DefaultLogLevel        = "info"
+	DefaultLogFormat       = "text"
+	DefaultShutdownTimeout = 30 * time.Second
+)
+
+// Config is everything an operator can set for "s3mesh serve". Each field is
+// filled, in order, from its default, the config file (--config, YAML, keys
+// as in the yaml tags), the environment (S3MESH_ and the key in upper case)
+// and the command line (--key with "-" for "_").
+type Config struct {
+	// Data is the directory holding blocks, object records and credentials.
+	Data string `yaml:"data"`
+	// Listen is the HOST:PORT of the S3 API, /metrics and /health/ready.
+	Listen string `yaml:"listen"`
+	// Region is the region the node reports and signs in.
+	Region string `yaml:"region"`
+	// Domains are the base domains for virtual-hosted-style requests
+	// (bucket.DOMAIN); empty means path-style only.
+	Domains []string `yaml:"domains"`
+	// ChunkSize is the UnixFS leaf size in bytes for new objects.
+	ChunkSize int `yaml:"chunk_size"`
+	// Blockstore names the block store backend ("" = the package default).
+	Blockstore string `yaml:"blockstore"`
+	// LogLevel is debug, info, warn or error.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is text or json.
+	LogFormat string `yaml:"log_format"`
+	// ShutdownTimeout bounds how long in-flight requests may run after
+	// SIGINT or SIGTERM.
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+}
+
+func defaultConfig() Config {
+	return Config{
+		Data:            DefaultData,
+		Listen:          DefaultListen,
+		Region:          DefaultRegion,
+		ChunkSize:       DefaultChunkSize,
+		LogLevel:        DefaultLogLevel,
+		LogFormat:       DefaultLogFormat,
+		ShutdownTimeout: DefaultShutdownTimeout,
+	}
+}
+
+// Validate reports the first setting that cannot work, in words an operator
+// can act on.
+func (c Config) Validate() error {
+	if c.Data == "" {
+		return errors.New("data: must name a directory")
+	}
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		return fmt.Errorf("listen %q: want HOST:PORT: %w", c.Listen, err)
+	}
+	if c.ChunkSize < 1024 || c.ChunkSize > 2<<20 {
+		return fmt.Errorf("chunk_size %d: must be between 1024 and 2097152 bytes (Bitswap moves blocks of at most 2 MiB)", c.ChunkSize)
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return err
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("shutdown_timeout %s: must be positive", c.ShutdownTimeout)
+	}
+	for _, d := range c.Domains {
+		if d == "" || strings.ContainsAny(d, "/ ") {
+			return fmt.Errorf("domains: %q is not a domain name", d)
+		}
+	}
+	return nil
+}
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return 0, fmt.Errorf("log_level %q: want debug, info, warn or error", s)
+	}
+	return l, nil
+}
+
+// setting is one configurable value: its config-file key, the flag and
+// environment names derived from it, its help text, and where it lives in a
+// Config.
+type setting struct {
+	key   string
+	flag  string // flag name when it differs from key with "-" for "_"
+	usage string
+	value func(*Config) flag.Value
+}
+
+func (s setting) flagName() string {
+	if s.flag != "" {
+		return s.flag
+	}
+	return strings.ReplaceAll(s.key, "_", "-")
+}
+
+func (s setting) envName() string { return "S3MESH_" + strings.ToUpper(s.key) }
+
+// settings lists every setting of serve; README.md's table mirrors it.
+var settings = []setting{
+	{key: "data", usage: "data directory (blocks, object records, credentials)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Data) }},
+	{key: "listen", usage: "HOST:PORT for the S3 API, /metrics and /health/ready", value: func(c *Config) flag.Value { return (*stringValue)(&c.Listen) }},
+	{key: "region", usage: "region the node reports", value: func(c *Config) flag.Value { return (*stringValue)(&c.Region) }},
+	{key: "domains", flag: "domain", usage: "base domain for virtual-hosted-style requests (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.Domains) }},
+	{key: "chunk_size", usage: "UnixFS leaf size in bytes for new objects", value: func(c *Config) flag.Value { return (*intValue)(&c.ChunkSize) }},
+	{key: "blockstore", usage: "block store backend: pebble or flatfs (empty: pebble)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
+	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
+	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
+	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
+}
+
+// loadConfig builds the effective Config from defaults, the config file,
+// the environment and args, in that order of precedence (args win).
+func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var configFile string
+	fs.StringVar(&configFile, "config", "", "YAML config file (keys as in README.md)")
+	type rawSet struct{ name, value string }
+	var sets []rawSet
+	byFlag := map[string]setting{}
+	defaults := defaultConfig()
+	for _, s := range settings {
+		byFlag[s.flagName()] = s
+		def := s.value(&defaults).String()
+		fs.Var(recorder{name: s.flagName(), sets: func(name, v string) { sets = append(sets, rawSet{name, v}) }}, s.flagName(),
+			fmt.Sprintf("%s (env %s, config key %s) (default %q)", s.usage, s.envName(), s.key, def))
+	}
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "usage: s3mesh serve [flags]")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return Config{}, err
+		}
+		return Config{}, errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "s3mesh serve: unexpected argument %q\n", fs.Arg(0))
+		return Config{}, errUsage
+	}
+
+	cfg := defaultConfig()
+	if configFile == "" {
+		configFile = getenv("S3MESH_CONFIG")
+	}
+	if configFile != "" {
+		if err := readConfigFile(configFile, &cfg); err != nil {
+			return Config{}, err
+		}
+	}
+	for _, s := range settings {
+		if v := getenv(s.envName()); v != "" {
+			val := s.value(&cfg)
+			if l, ok := val.(*listValue); ok {
+				*l = nil
+				for _, part := range strings.Split(v, ",") {
+					if part = strings.TrimSpace(part); part != "" {
+						*l = append(*l, part)
+					}
+				}
+				continue
+			}
+			if err := val.Set(v); err != nil {
+				return Config{}, fmt.Errorf("environment %s=%q: %w", s.envName(), v, err)
+			}
+		}
+	}
+	reset := map[string]bool{}
+	for _, st := range sets {
+		val := byFlag[st.name].value(&cfg)
+		if l, ok := val.(*listValue); ok && !reset[st.name] {
+			*l = nil
+			reset[st.name] = true
+		}
+		if err := val.Set(st.value); err != nil {
+			return Config{}, fmt.Errorf("--%s %q: %w", st.name, st.value, err)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return Config{}, err
+	}
+	return cfg, nil
+}
+
+func readConfigFile(path string, cfg *Config) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	dec := yaml.NewDecoder(f)
+	dec.KnownFields(true)
+	if err := dec.Decode(cfg); err != nil && !errors.Is(err, io.EOF) {
+		return fmt.Errorf("config file %s: %w", path, err)
+	}
+	return nil
+}
+
+// recorder is the flag.Value of every setting on the command line: it
+// records what was set so the values apply after the file and environment.
+type recorder struct {
+	name string
+	sets func(name, value string)
+}
+
+func (r recorder) String() string { return "" }
+func (r recorder) Set(v string) error {
+	r.sets(r.name, v)
+	return nil
+}
+
+type stringValue string
+
+func (s *stringValue) String() string     { return string(*s) }
+func (s *stringValue) Set(v string) error { *s = stringValue(v); return nil }
+
+type intValue int
+
+func (i *intValue) String() string { return strconv.Itoa(int(*i)) }
+func (i *intValue) Set(v string) error {
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return fmt.Errorf("not an integer")
+	}
+	*i = intValue(n)
+	return nil
+}
+
+type durationValue time.Duration
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
+func (d *durationValue) Set(v string) error {
+	x, err := time.ParseDuration(v)
+	if err != nil {
+		return fmt.Errorf("not a duration such as 30s")
+	}
+	*d = durationValue(x)
+	return nil
+}
+
+type listValue []string
+
+func (l *listValue) String() string { return strings.Join(*l, ",") }
+func (l *listValue) Set(v string) error {
+	*l = append(*l, v)
+	return nil
+}

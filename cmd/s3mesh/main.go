@@ -1,0 +1,78 @@
+// Command s3mesh runs an s3mesh node: an S3-compatible gateway over a
+// content-addressed block store.
+//
+// Usage:
+//
+//	s3mesh serve [--data DIR] [--listen HOST:PORT] [--config FILE] ...
+//	s3mesh version
+//
+// Run "s3mesh help" for the full list of flags; README.md has the table of
+// every flag and config-file key.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr)
+	stop()
+	if err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintln(os.Stderr, "s3mesh:", err)
+		}
+		os.Exit(exitCode(err))
+	}
+}
+
+// errUsage marks a command-line mistake whose message was already printed.
+var errUsage = errors.New("usage")
+
+func exitCode(err error) int {
+	if errors.Is(err, errUsage) {
+		return 2
+	}
+	return 1
+}
+
+// run executes one s3mesh command. It is main without the process globals,
+// so tests can call it.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		printUsage(stderr)
+		return errUsage
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "version", "--version":
+		fmt.Fprintln(stdout, "s3mesh", version())
+		return nil
+	case "help", "-h", "--help":
+		printUsage(stdout)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "s3mesh: unknown command %q\n\n", cmd)
+		printUsage(stderr)
+		return errUsage
+	}
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprint(w, `s3mesh: an S3 gateway over a content-addressed block store, one node per office.
+
+Commands:
+  serve     run a node (S3 API, /metrics and /health/ready on one listener)
+  version   print the version
+
+Run "s3mesh serve -h" for the flags of serve.
+`)
+}

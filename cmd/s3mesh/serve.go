@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"s3mesh/gateway"
+	"s3mesh/s3api"
+)
+
+// runServe runs a node until ctx is done, then shuts it down in order:
+// HTTP (bounded by ShutdownTimeout), then the storage.
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := loadConfig(args, getenv, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	logger, err := newLogger(cfg, stderr)
+	if err != nil {
+		return err
+	}
+	logger.Info("starting", "version", version(), "config", cfg)
+
+	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
+		return fmt.Errorf("data directory: %w (choose another with --data)", err)
+	}
+	creds, source, err := loadCredentials(cfg.Data, getenv)
+	if err != nil {
+		return err
+	}
+
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+
+	node, err := gateway.New(gateway.Config{
+		DataDir:    cfg.Data,
+		ChunkSize:  cfg.ChunkSize,
+		Blockstore: cfg.Blockstore,
+		Logger:     logger.With("component", "gateway"),
+		Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
+	}
+	defer func() {
+		if err := node.Close(); err != nil {
+			logger.Error("closing storage", "err", err)
+		}
+	}()
+
+	s3h, err := s3api.New(s3api.Config{
+		Credentials: []s3api.Credential{{AccessKey: creds.AccessKey, SecretKey: string(creds.SecretKey)}},
+		Region:      cfg.Region,
+		Domains:     cfg.Domains,
+		Logger:      logger.With("component", "s3api"),
+		Registerer:  reg,
+	}, node)
+	if err != nil {
+		return fmt.Errorf("s3 api: %w", err)
+	}
+
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return fmt.Errorf("listen on %s: the address is in use (another s3mesh or server runs there); choose another with --listen", cfg.Listen)
+		}
+		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	var ready atomic.Bool
+	srv := &http.Server{
+		Handler:           rootHandler(s3h, reg, &ready),
+		ReadHeaderTimeout: 30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	ready.Store(true)
+
+	endpoint := "http://" + ln.Addr().String()
+	logger.Info("serving S3", "endpoint", endpoint, "data", cfg.Data)
+	fmt.Fprintf(stdout, "s3mesh %s: S3 endpoint %s (data in %s)\n", version(), endpoint, cfg.Data)
+	switch source {
+	case generated:
+		fmt.Fprintf(stdout, "Generated root credentials, saved in %s/%s and shown only now:\n", cfg.Data, credentialsFile)
+		fmt.Fprintf(stdout, "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n", creds.AccessKey, string(creds.SecretKey))
+	case fromFile:
+		fmt.Fprintf(stdout, "Root access key %s (secret in %s/%s)\n", creds.AccessKey, cfg.Data, credentialsFile)
+	case fromEnv:
+		fmt.Fprintf(stdout, "Root access key %s (from S3MESH_ACCESS_KEY)\n", creds.AccessKey)
+	}
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	ready.Store(false)
+	logger.Info("shutting down", "timeout", cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		logger.Warn("in-flight requests aborted at shutdown", "err", err)
+		srv.Close()
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	logger.Info("stopped")
+	return nil
+}
+
+// rootHandler serves /metrics and /health/* to plain unauthenticated GETs and
+// everything else to the S3 API. A signed request for the same path (a
+// bucket called "metrics" or "health") still reaches S3.
+func rootHandler(s3h http.Handler, reg *prometheus.Registry, ready *atomic.Bool) http.Handler {
+	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) {
+			switch r.URL.Path {
+			case "/metrics":
+				metrics.ServeHTTP(w, r)
+				return
+			case "/health/live":
+				w.WriteHeader(http.StatusOK)
+				return
+			case "/health/ready":
+				if !ready.Load() {
+					http.Error(w, "not ready", http.StatusServiceUnavailable)
+					return
+				}
+				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+				io.WriteString(w, "ready\n")
+				return
+			}
+		}
+		s3h.ServeHTTP(w, r)
+	})
+}
+
+// signed reports whether r carries S3 credentials, in a header or a
+// presigned query.
+func signed(r *http.Request) bool {
+	if r.Header.Get("Authorization") != "" {
+		return true
+	}
+	q := r.URL.RawQuery
+	return q != "" && (r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature"))
+}
+
+func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {
+	level, err := parseLevel(cfg.LogLevel)
+	if err != nil {
+		return nil, err
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	var h slog.Handler
+	if cfg.LogFormat == "json" {
+		h = slog.NewJSONHandler(w, opts)
+	} else {
+		h = slog.NewTextHandler(w, opts)
+	}
+	return slog.New(h), nil
+}

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The integration suite: real processes, real clients, heavy checks. CI runs
+# it after the unit tests; run it by hand with: bash integration/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "== real-process and heavy Go tests"
+S3MESH_INTEGRATION=1 S3MESH_HEAVY=1 go test -count=1 -timeout 30m -v -run 'Process|Heavy' ./integration/ 2>&1 \
+  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|heap|peak|MiB' || true
+S3MESH_INTEGRATION=1 S3MESH_HEAVY=1 go test -count=1 -timeout 30m -run 'Process|Heavy' ./integration/
+
+echo "== command-line clients"
+bash integration/cli_smoke.sh
