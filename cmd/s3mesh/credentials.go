@@ -6,25 +6,20 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
-	"os"
+		"os"
 	"path/filepath"
+
+	"s3mesh/s3api"
 )
 
 // credentialsFile is the name, in the data directory, of the generated root
 // credentials.
 const credentialsFile = "credentials.json"
 
-// secret is a credential that never reaches a log in clear.
-type secret string
-
-// LogValue redacts the secret.
-func (secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
-
 // rootCredentials are the node's root access key pair.
 type rootCredentials struct {
 	AccessKey string `json:"access_key"`
-	SecretKey secret `json:"secret_key"`
+	SecretKey s3api.Secret `json:"secret_key"`
 }
 
 // credentialSource says where the root credentials came from.
@@ -43,7 +38,7 @@ func loadCredentials(dataDir string, getenv func(string) string) (rootCredential
 	ak, sk := getenv("S3MESH_ACCESS_KEY"), getenv("S3MESH_SECRET_KEY")
 	switch {
 	case ak != "" && sk != "":
-		return rootCredentials{AccessKey: ak, SecretKey: secret(sk)}, fromEnv, nil
+		return rootCredentials{AccessKey: ak, SecretKey: s3api.Secret(sk)}, fromEnv, nil
 	case ak != "" || sk != "":
 		return rootCredentials{}, 0, errors.New("credentials: set both S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY, or neither")
 	}
@@ -59,7 +54,7 @@ func loadCredentials(dataDir string, getenv func(string) string) (rootCredential
 	case !errors.Is(err, fs.ErrNotExist):
 		return rootCredentials{}, 0, fmt.Errorf("credentials: %w", err)
 	}
-	c := rootCredentials{AccessKey: randomString(20, upperAlnum), SecretKey: secret(randomString(40, secretAlphabet))}
+	c := rootCredentials{AccessKey: randomString(20, upperAlnum), SecretKey: s3api.Secret(randomString(40, secretAlphabet))}
 	b, err = json.MarshalIndent(struct {
 		AccessKey string `json:"access_key"`
 		SecretKey string `json:"secret_key"`

@@ -53,11 +53,11 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	)
 
 	node, err := gateway.New(gateway.Config{
-		DataDir:    cfg.Data,
-		ChunkSize:  cfg.ChunkSize,
-		Blockstore: cfg.Blockstore,
-		Logger:     logger.With("component", "gateway"),
-		Registerer: reg,
+		DataDir:           cfg.Data,
+		ChunkSize:         cfg.ChunkSize,
+		BlockstoreBackend: cfg.Blockstore,
+		Logger:            logger.With("component", "gateway"),
+		Registerer:        reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
@@ -69,7 +69,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}()
 
 	s3h, err := s3api.New(s3api.Config{
-		Credentials: []s3api.Credential{{AccessKey: creds.AccessKey, SecretKey: string(creds.SecretKey)}},
+		Credentials: s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
 		Region:      cfg.Region,
 		Domains:     cfg.Domains,
 		Logger:      logger.With("component", "s3api"),
