@@ -268,7 +268,7 @@ func TestStreamingCorruption(t *testing.T) {
 			return append(b, "junk\r\n"...)
 		}, want: CodeInvalidRequest},
 		{name: "oversized chunk", mode: StreamingUnsignedPayloadTrailer, alg: checksum.CRC32, edit: func(_ *chunkEncoder, b []byte, _ *http.Request) []byte {
-			return append([]byte("1000001\r\n"), b...)
+			return append([]byte("140000001\r\n"), b...)
 		}, want: CodeInvalidRequest},
 		{name: "no CRLF after data", mode: StreamingUnsignedPayloadTrailer, alg: checksum.CRC32, edit: func(_ *chunkEncoder, b []byte, _ *http.Request) []byte {
 			i := bytes.Index(b, []byte("\r\n")) + 2 + 8192

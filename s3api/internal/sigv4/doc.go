@@ -29,7 +29,8 @@
 // used; a ';' in the query is an ordinary byte; Host, Content-Length and
 // Transfer-Encoding are rebuilt from the fields where net/http moves them.
 // Memory is bounded per request by a 64 KiB read buffer, whatever the chunk
-// size (chunks are limited to Config.MaxChunkSize).
+// size: chunk data streams through, and SDKs that know the body length
+// send it as a single chunk.
 //
 // The package depends on the standard library (and the sibling checksum
 // package) only.

@@ -34,7 +34,7 @@ const (
 	DefaultRegion           = "us-east-1"
 	DefaultMaxSkew          = 15 * time.Minute
 	DefaultMaxPresignExpiry = 7 * 24 * time.Hour
-	DefaultMaxChunkSize     = 16 << 20
+	DefaultMaxChunkSize     = 5 << 30
 )
 
 // Config configures a Verifier. The zero value is valid: it knows no access
@@ -59,7 +59,10 @@ type Config struct {
 	// zero means the default.
 	MaxPresignExpiry time.Duration
 	// MaxChunkSize is the largest aws-chunked chunk accepted, in bytes.
-	// Default DefaultMaxChunkSize (16 MiB); zero means the default.
+	// Chunk data streams through (only a 64 KiB buffer is held), so the
+	// limit guards the size field, not memory: SDKs send a known-length
+	// body as one chunk. Default DefaultMaxChunkSize (5 GiB, the largest
+	// single PUT); zero means the default.
 	MaxChunkSize int64
 }
 

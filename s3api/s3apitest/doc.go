@@ -1,0 +1,21 @@
+// Package s3apitest checks that an s3api.ObjectStore implementation meets
+// the contract documented on the interface, in the manner of
+// testing/fstest.TestFS.
+//
+// An implementation's tests call TestObjectStore with a constructor that
+// returns a fresh, empty store:
+//
+//	func TestConformance(t *testing.T) {
+//		s3apitest.TestObjectStore(t, func(t *testing.T) s3api.ObjectStore {
+//			return s3mem.New()
+//		})
+//	}
+//
+// The battery covers bucket lifecycle and errors, object round trips at
+// sizes around chunk boundaries, ranged content reads, overwrite and delete
+// semantics (a Content handle keeps reading the version it was opened on),
+// body read failures that must commit nothing, Content-MD5 and size checks,
+// conditional writes, awkward keys, listings (table cases and a
+// deterministic property test against a brute-force reference) and
+// concurrent use. It makes no timing assertions; run it with -race.
+package s3apitest
