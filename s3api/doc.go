@@ -11,7 +11,12 @@
 // Usage:
 //
 //	h, err := s3api.New(s3api.Config{Credentials: creds, Registerer: reg}, store)
-//	http.ListenAndServe("127.0.0.1:9000", h)
+//	srv := h.WithPaths(map[string]http.Handler{"/metrics": promhttp.HandlerFor(reg, opts)})
+//	http.ListenAndServe("127.0.0.1:9000", srv)
+//
+// Mount the Handler with WithPaths (or an equivalent exact-path switch), not
+// http.ServeMux, which redirects paths holding "//" or ".." that are valid
+// object keys.
 //
 // References: the S3 API (https://docs.aws.amazon.com/AmazonS3/latest/API/),
 // Signature Version 4

@@ -135,6 +135,10 @@ type PutObjectInput struct {
 	ContentMD5 []byte
 	// Checksums maps an algorithm name (CRC32, CRC32C, CRC64NVME, SHA1,
 	// SHA256) to the base64 value the caller verified; stored and returned.
+	// A checksum sent in an aws-chunked trailer is known only at the end of
+	// the body: the caller adds it to the map when Body returns io.EOF. A
+	// store MUST therefore read Checksums only after Body has returned
+	// io.EOF, and MUST NOT touch the map concurrently with reading Body.
 	Checksums  map[string]string
 	Metadata   ObjectMetadata
 	Conditions PutConditions

@@ -1,0 +1,485 @@
+package s3api
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"s3mesh/s3api/internal/sigv4"
+	"s3mesh/s3api/s3err"
+)
+
+// Defaults for Config.
+const (
+	// DefaultRegion is the region a zero Config serves.
+	DefaultRegion = "us-east-1"
+	// DefaultMaxSkew is how far a request's signing time may lie from the
+	// server's clock.
+	DefaultMaxSkew = 15 * time.Minute
+	// DefaultOpTimeout bounds every operation that does not stream object
+	// content.
+	DefaultOpTimeout = time.Minute
+	// DefaultOwnerID is the canonical user ID reported as bucket and object
+	// owner.
+	DefaultOwnerID = "s3mesh"
+	// DefaultOwnerDisplayName is the display name reported with the owner.
+	DefaultOwnerDisplayName = "s3mesh"
+)
+
+// Secret is a secret string, such as a secret access key. It prints and logs
+// redacted; convert it with string(s) to use it.
+type Secret string
+
+// LogValue redacts the secret in log output.
+func (Secret) LogValue() slog.Value { return slog.StringValue("REDACTED") }
+
+// String redacts the secret when formatted.
+func (Secret) String() string { return "REDACTED" }
+
+// GoString redacts the secret when formatted with %#v.
+func (Secret) GoString() string { return `"REDACTED"` }
+
+// Credentials are the root access key pair every request must be signed
+// with.
+type Credentials struct {
+	AccessKey string
+	SecretKey Secret
+}
+
+// Owner is the canonical user reported as the owner of buckets and objects.
+type Owner struct {
+	// ID is the canonical user ID. Default DefaultOwnerID.
+	ID string
+	// DisplayName is the owner's display name. Default
+	// DefaultOwnerDisplayName.
+	DisplayName string
+}
+
+// Config configures a Handler. Credentials are required; every other field
+// has a default.
+type Config struct {
+	// Credentials is the root key pair. Required: every request is
+	// authenticated, and anonymous requests are denied.
+	Credentials Credentials
+	// Region is the region requests are signed for and buckets live in.
+	// Default DefaultRegion.
+	Region string
+	// Domains are the endpoint host names (without port) under which a
+	// request to bucket.<domain> is virtual-hosted style. Empty means
+	// path style only.
+	Domains []string
+	// Owner is reported on ListBuckets and on listed objects. Zero fields
+	// take the defaults.
+	Owner Owner
+	// MaxSkew is how far a request's signing time may lie from Clock.
+	// Default DefaultMaxSkew.
+	MaxSkew time.Duration
+	// Clock returns the current time. nil means time.Now.
+	Clock func() time.Time
+	// Logger receives one access-log line per request and internal error
+	// details. nil discards.
+	Logger *slog.Logger
+	// Registerer receives the request metrics. nil registers none.
+	Registerer prometheus.Registerer
+	// OpTimeout bounds each operation that does not stream object content
+	// (everything but GetObject and PutObject). Default DefaultOpTimeout;
+	// negative means no bound.
+	OpTimeout time.Duration
+	// Timeouts overrides the bound of individual operations, by name. A
+	// positive value bounds the operation, including GetObject and
+	// PutObject, which are otherwise bounded only by the store's retrieval
+	// timeout and the HTTP server's; a negative value removes the bound.
+	Timeouts map[Op]time.Duration
+}
+
+func (c Config) withDefaults() Config {
+	if c.Region == "" {
+		c.Region = DefaultRegion
+	}
+	if c.Owner.ID == "" {
+		c.Owner.ID = DefaultOwnerID
+	}
+	if c.Owner.DisplayName == "" {
+		c.Owner.DisplayName = DefaultOwnerDisplayName
+	}
+	if c.MaxSkew == 0 {
+		c.MaxSkew = DefaultMaxSkew
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.OpTimeout == 0 {
+		c.OpTimeout = DefaultOpTimeout
+	}
+	return c
+}
+
+// Validate reports the first problem with the configuration.
+func (c Config) Validate() error {
+	if c.Credentials.AccessKey == "" || c.Credentials.SecretKey == "" {
+		return errors.New("s3api config: credentials: access key and secret key are required")
+	}
+	if strings.ContainsAny(c.Credentials.AccessKey, "/ \t\r\n") {
+		return errors.New("s3api config: credentials: access key must not contain '/' or white space")
+	}
+	if c.MaxSkew < 0 {
+		return fmt.Errorf("s3api config: max skew %s is negative", c.MaxSkew)
+	}
+	for _, d := range c.Domains {
+		if d == "" || strings.ContainsAny(d, ":/ ") || d != strings.ToLower(d) {
+			return fmt.Errorf("s3api config: domain %q must be a lower-case host name without port", d)
+		}
+	}
+	for op := range c.Timeouts {
+		if _, ok := opHandlers[op]; !ok {
+			return fmt.Errorf("s3api config: timeout for unknown operation %q", op)
+		}
+	}
+	return nil
+}
+
+// Handler serves the S3 API over an ObjectStore. It is an http.Handler and
+// answers every path; mount other paths (health, metrics) beside it on a
+// parent mux.
+type Handler struct {
+	cfg      Config
+	store    ObjectStore
+	router   *router
+	verifier *sigv4.Verifier
+	metrics  *metrics
+	log      *slog.Logger
+}
+
+// New returns a Handler serving store as configured by cfg.
+func New(cfg Config, store ObjectStore) (*Handler, error) {
+	cfg = cfg.withDefaults()
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("s3api: nil store")
+	}
+	v, err := newVerifier(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{
+		cfg:      cfg,
+		store:    store,
+		router:   newRouter(cfg.Domains),
+		verifier: v,
+		metrics:  m,
+		log:      cfg.Logger,
+	}, nil
+}
+
+// handlerFunc is the signature of every operation handler: it writes a
+// successful response, or returns an error that writeError answers.
+type handlerFunc func(h *Handler, w http.ResponseWriter, r *http.Request) error
+
+// opHandlers maps each served operation to its handler. An operation of the
+// routing table without an entry is answered NotImplemented.
+var opHandlers = map[Op]handlerFunc{
+	OpListBuckets:       (*Handler).handleListBuckets,
+	OpCreateBucket:      (*Handler).handleCreateBucket,
+	OpHeadBucket:        (*Handler).handleHeadBucket,
+	OpDeleteBucket:      (*Handler).handleDeleteBucket,
+	OpGetBucketLocation: (*Handler).handleGetBucketLocation,
+	OpPutObject:         (*Handler).handlePutObject,
+	OpGetObject:         (*Handler).handleGetObject,
+	OpHeadObject:        (*Handler).handleGetObject,
+	OpDeleteObject:      (*Handler).handleDeleteObject,
+	OpDeleteObjects:     (*Handler).handleDeleteObjects,
+	OpListObjects:       (*Handler).handleListObjects,
+	OpListObjectsV2:     (*Handler).handleListObjectsV2,
+}
+
+// streamingOps stream object content and have no default time bound.
+var streamingOps = map[Op]bool{OpGetObject: true, OpPutObject: true}
+
+// reqInfo is the request-scoped state the adapter shares with handlers and
+// writeError through the request context.
+type reqInfo struct {
+	id     string
+	hostID string
+	op     Op
+	bucket string
+	key    string
+	// resource is the path-style resource, for error responses.
+	resource string
+	// auth is the verified signature, nil before authentication.
+	auth *sigv4.Result
+	// code is the S3 error code answered, "" for success.
+	code s3err.Code
+	// errDetail is the internal error, logged with the access line.
+	errDetail error
+}
+
+type reqInfoKey struct{}
+
+// info returns the request's state; a request that did not pass through the
+// adapter gets an empty one.
+func info(r *http.Request) *reqInfo {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri
+	}
+	return &reqInfo{}
+}
+
+// ServeHTTP serves one S3 request. It is the one adapter around every
+// operation handler: request ID, operation, recover, authentication,
+// limits, metrics, access log and error writing.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ri := &reqInfo{id: newRequestID(), hostID: newHostID()}
+	w.Header().Set("x-amz-request-id", ri.id)
+	w.Header().Set("x-amz-id-2", ri.hostID)
+	w.Header().Set("Server", "s3mesh")
+
+	rv, rerr := h.router.resolve(r)
+	ri.op, ri.bucket, ri.key, ri.resource = rv.op, rv.bucket, rv.key, rv.resource()
+
+	done := h.metrics.begin(ri.op)
+	rw := &responseWriter{ResponseWriter: w}
+	var body *countingReader
+	if r.Body != nil && r.Body != http.NoBody {
+		body = &countingReader{r: r.Body}
+		r.Body = body
+	}
+	ctx := context.WithValue(r.Context(), reqInfoKey{}, ri)
+	r = r.WithContext(ctx)
+
+	err := rerr
+	if err == nil {
+		err = h.serve(rw, r, ri)
+	}
+	if err != nil {
+		h.writeError(rw, r, err)
+	}
+	status := rw.status
+	switch {
+	case ri.code == s3err.ErrClientClosed:
+		status = ri.code.Status()
+	case !rw.wroteHeader:
+		rw.WriteHeader(http.StatusOK)
+		status = http.StatusOK
+	}
+
+	code := ri.code
+	if code == "" {
+		code = "OK"
+	}
+	var in int64
+	if body != nil {
+		in = body.n
+	}
+	dur := time.Since(start)
+	done(string(code), dur, in, rw.n)
+	h.accessLog(r, ri, status, dur)
+}
+
+// serve runs the operation handler under recover, authentication, limits
+// and its time bound.
+func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			if p == http.ErrAbortHandler {
+				panic(p)
+			}
+			err = fmt.Errorf("%s: panic: %v\n%s", ri.op, p, debug.Stack())
+		}
+	}()
+	fn, ok := opHandlers[ri.op]
+	if !ok {
+		return notImplemented(r, ri.op)
+	}
+	res, err := h.authenticate(r)
+	if err != nil {
+		return err
+	}
+	ri.auth = res
+	if res.Body != nil {
+		r.Body = res.Body
+	}
+	if err := checkNames(ri); err != nil {
+		return err
+	}
+	if d := h.timeout(ri.op); d > 0 {
+		ctx, cancel := context.WithTimeout(r.Context(), d)
+		defer cancel()
+		r = r.WithContext(ctx)
+	}
+	return fn(h, w, r)
+}
+
+// timeout returns the time bound of op, 0 for none.
+func (h *Handler) timeout(op Op) time.Duration {
+	d, ok := h.cfg.Timeouts[op]
+	if !ok {
+		if streamingOps[op] {
+			return 0
+		}
+		d = h.cfg.OpTimeout
+	}
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+// checkNames validates the bucket name and key the request addresses.
+func checkNames(ri *reqInfo) error {
+	if ri.bucket == "" {
+		return nil
+	}
+	if err := validBucketName(ri.bucket); err != nil {
+		return err
+	}
+	if ri.key != "" {
+		return validKey(ri.key)
+	}
+	return nil
+}
+
+// notImplemented answers an operation without a handler.
+func notImplemented(r *http.Request, op Op) error {
+	if op == OpUnknown {
+		if r.Method == http.MethodPost && info(r).bucket == "" {
+			return s3err.New(s3err.ErrNotImplemented, "This endpoint serves the S3 API only; IAM and STS requests are not supported.")
+		}
+		return s3err.New(s3err.ErrNotImplemented, fmt.Sprintf("The %s method is not implemented for this resource.", r.Method))
+	}
+	return s3err.New(s3err.ErrNotImplemented, fmt.Sprintf("The %s operation is not implemented.", op))
+}
+
+// accessLog writes the one log line of a request.
+func (h *Handler) accessLog(r *http.Request, ri *reqInfo, status int, dur time.Duration) {
+	ctx := r.Context()
+	level := slog.LevelInfo
+	if status >= 500 {
+		level = slog.LevelWarn
+	}
+	if !h.log.Enabled(ctx, level) {
+		return
+	}
+	code := string(ri.code)
+	if code == "" {
+		code = "OK"
+	}
+	attrs := []slog.Attr{
+		slog.String("op", string(ri.op)),
+		slog.String("req_id", ri.id),
+		slog.String("bucket", ri.bucket),
+		slog.Int("status", status),
+		slog.String("code", code),
+		slog.Duration("dur", dur),
+	}
+	if ri.errDetail != nil {
+		attrs = append(attrs, slog.String("err", ri.errDetail.Error()))
+	}
+	if ri.key != "" && h.log.Enabled(ctx, slog.LevelDebug) {
+		attrs = append(attrs, slog.String("key", ri.key))
+	}
+	h.log.LogAttrs(ctx, level, "s3 request", attrs...)
+}
+
+// newRequestID returns a request ID in the AWS form: 16 upper-case hex
+// digits.
+func newRequestID() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToUpper(hex.EncodeToString(b[:]))
+}
+
+// newHostID returns an opaque x-amz-id-2 value.
+func newHostID() string {
+	var b [24]byte
+	_, _ = rand.Read(b[:])
+	return base64.StdEncoding.EncodeToString(b[:])
+}
+
+// responseWriter records the status and the body bytes written.
+type responseWriter struct {
+	http.ResponseWriter
+	status      int
+	wroteHeader bool
+	n           int64
+}
+
+func (w *responseWriter) WriteHeader(status int) {
+	if w.wroteHeader {
+		return
+	}
+	w.wroteHeader = true
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wroteHeader {
+		w.WriteHeader(http.StatusOK)
+	}
+	n, err := w.ResponseWriter.Write(p)
+	w.n += int64(n)
+	return n, err
+}
+
+// Unwrap gives http.ResponseController access to the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// countingReader counts the bytes read from a request body.
+type countingReader struct {
+	r io.ReadCloser
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+func (c *countingReader) Close() error { return c.r.Close() }
+
+// WithPaths returns a handler that serves each exact path of extra (such as
+// "/health/ready" and "/metrics") with its handler and everything else with
+// h. Unlike http.ServeMux, it never cleans or redirects a path, so keys with
+// "//" or ".." reach h intact. An extra path shadows the S3 resource of the
+// same path.
+func (h *Handler) WithPaths(extra map[string]http.Handler) http.Handler {
+	paths := make(map[string]http.Handler, len(extra))
+	for p, eh := range extra {
+		paths[p] = eh
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if eh, ok := paths[r.URL.Path]; ok && r.Host != "" && !h.isVirtualHost(r.Host) {
+			eh.ServeHTTP(w, r)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// isVirtualHost reports whether host names a bucket virtual-hosted style.
+func (h *Handler) isVirtualHost(host string) bool {
+	_, ok := h.router.virtualBucket(host)
+	return ok
+}

@@ -1,0 +1,164 @@
+package s3api
+
+import (
+	"bytes"
+	"crypto/md5"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+
+	"s3mesh/s3api/internal/checksum"
+	"s3mesh/s3api/s3err"
+)
+
+const (
+	// maxDeleteObjects is the most keys one DeleteObjects request names.
+	maxDeleteObjects = 1000
+	// maxDeleteObjectsBody bounds a DeleteObjects request body: 1000 keys
+	// of 1024 bytes, each escaped, with room for the markup.
+	maxDeleteObjectsBody = 2 << 20
+)
+
+// handleDeleteObject serves DeleteObject. Deleting a missing key succeeds.
+func (h *Handler) handleDeleteObject(w http.ResponseWriter, r *http.Request) error {
+	ri := info(r)
+	if v, ok := parseQuery(r.URL.RawQuery)["versionId"]; ok && v[0] != "null" {
+		return errInvalidArgument("Invalid version id specified.")
+	}
+	if err := h.store.DeleteObject(r.Context(), ri.bucket, ri.key); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// deleteRequest is the body of a DeleteObjects request.
+type deleteRequest struct {
+	XMLName xml.Name       `xml:"Delete"`
+	Quiet   bool           `xml:"Quiet"`
+	Objects []deleteObject `xml:"Object"`
+}
+
+type deleteObject struct {
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId"`
+}
+
+// deleteResult is the body of a DeleteObjects response.
+type deleteResult struct {
+	XMLName xml.Name         `xml:"DeleteResult"`
+	NS      string           `xml:"xmlns,attr"`
+	Deleted []deletedXML     `xml:"Deleted"`
+	Errors  []deleteErrorXML `xml:"Error"`
+}
+
+type deletedXML struct {
+	Key string `xml:"Key"`
+}
+
+type deleteErrorXML struct {
+	Key     string `xml:"Key"`
+	Code    string `xml:"Code"`
+	Message string `xml:"Message"`
+}
+
+// parseDeleteRequest parses and checks a DeleteObjects body: 1 to 1000
+// objects, or MalformedXML.
+func parseDeleteRequest(data []byte) (*deleteRequest, error) {
+	var req deleteRequest
+	if err := decodeXML(data, &req); err != nil {
+		return nil, err
+	}
+	if len(req.Objects) == 0 || len(req.Objects) > maxDeleteObjects {
+		return nil, s3err.New(s3err.ErrMalformedXML,
+			fmt.Sprintf("A Delete request names 1 to %d objects; this one names %d.", maxDeleteObjects, len(req.Objects)))
+	}
+	return &req, nil
+}
+
+// verifyDeleteBody checks the integrity header DeleteObjects requires:
+// Content-MD5 or an x-amz-checksum-* header (or a checksum trailer, which
+// the signature reader has verified already).
+func verifyDeleteBody(r *http.Request, ri *reqInfo, data []byte) error {
+	sum, err := parseContentMD5(r.Header)
+	if err != nil {
+		return err
+	}
+	if sum != nil {
+		got := md5.Sum(data)
+		if !bytes.Equal(got[:], sum) {
+			return s3err.ErrBadDigest
+		}
+	}
+	alg, want, found, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return err
+	}
+	if found {
+		vr, err := checksum.NewVerifyingReader(bytes.NewReader(data), alg, want)
+		if err != nil {
+			return err
+		}
+		if _, err := io.Copy(io.Discard, vr); err != nil {
+			return err
+		}
+	}
+	trailer := ri.auth != nil && ri.auth.TrailerChecksum != ""
+	if sum == nil && !found && !trailer {
+		return s3err.New(s3err.ErrInvalidRequest, "Missing required header for this request: Content-MD5")
+	}
+	return nil
+}
+
+// handleDeleteObjects serves DeleteObjects: each key is deleted on its own
+// and reported as deleted or with its error; Quiet reports errors only.
+func (h *Handler) handleDeleteObjects(w http.ResponseWriter, r *http.Request) error {
+	ri := info(r)
+	data, err := readLimited(r.Body, maxDeleteObjectsBody)
+	if err != nil {
+		return err
+	}
+	if err := verifyDeleteBody(r, ri, data); err != nil {
+		return err
+	}
+	req, err := parseDeleteRequest(data)
+	if err != nil {
+		return err
+	}
+	if _, err := h.store.HeadBucket(r.Context(), ri.bucket); err != nil {
+		return err
+	}
+	res := deleteResult{NS: xmlNS}
+	for _, o := range req.Objects {
+		if err := h.deleteOne(r, ri.bucket, o); err != nil {
+			e := h.classify(r, err)
+			switch e.Code {
+			case s3err.ErrNoSuchBucket, s3err.ErrClientClosed, s3err.ErrServiceUnavailable:
+				return err
+			case s3err.ErrInternalError:
+				ri.errDetail = err
+			}
+			res.Errors = append(res.Errors, deleteErrorXML{Key: o.Key, Code: string(e.Code), Message: e.ClientMessage()})
+			continue
+		}
+		if !req.Quiet {
+			res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
+		}
+	}
+	return writeXML(w, res)
+}
+
+// deleteOne deletes one key of a DeleteObjects request.
+func (h *Handler) deleteOne(r *http.Request, bucket string, o deleteObject) error {
+	if o.Key == "" {
+		return s3err.New(s3err.ErrInvalidArgument, "An object key must not be empty.")
+	}
+	if err := validKey(o.Key); err != nil {
+		return err
+	}
+	if o.VersionID != "" && o.VersionID != "null" {
+		return s3err.New(s3err.ErrInvalidArgument, "Invalid version id specified.")
+	}
+	return h.store.DeleteObject(r.Context(), bucket, o.Key)
+}
