@@ -70,7 +70,10 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 			Header: map[string]string{"Content-Range": "bytes */" + strconv.FormatInt(obj.Size, 10)},
 		}
 	}
-	setObjectHeaders(hdr, obj, strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED"))
+	// A stored checksum covers the whole object: a partial response
+	// carries none, as in S3, or clients would check it against the range.
+	withChecksums := kind != rangeOK && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
+	setObjectHeaders(hdr, obj, withChecksums)
 	for _, o := range responseOverrides {
 		if v, ok := query[o.param]; ok {
 			hdr.Set(o.header, v[0])

@@ -68,13 +68,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}()
 
+	store, err := s3api.NewStoreWithMetrics(node, reg)
+	if err != nil {
+		return fmt.Errorf("store metrics: %w", err)
+	}
 	s3h, err := s3api.New(s3api.Config{
 		Credentials: s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
 		Region:      cfg.Region,
 		Domains:     cfg.Domains,
 		Logger:      logger.With("component", "s3api"),
 		Registerer:  reg,
-	}, node)
+	}, store)
 	if err != nil {
 		return fmt.Errorf("s3 api: %w", err)
 	}
