@@ -139,8 +139,10 @@ type PutObjectInput struct {
 	// the body: the caller adds it to the map when Body returns io.EOF. A
 	// store MUST therefore read Checksums only after Body has returned
 	// io.EOF, and MUST NOT touch the map concurrently with reading Body.
-	Checksums  map[string]string
-	Metadata   ObjectMetadata
+	Checksums map[string]string
+	Metadata  ObjectMetadata
+	// Tags are the object's tags, from x-amz-tagging; nil for none.
+	Tags       map[string]string
 	Conditions PutConditions
 }
 
@@ -156,6 +158,11 @@ type ObjectInfo struct {
 	CID       string
 	Metadata  ObjectMetadata
 	Checksums map[string]string
+	// Tags are the object's tags (x-amz-tagging); nil or empty for none.
+	Tags map[string]string
+	// PartSizes holds the size of each part, in order, for an object made
+	// by CompleteMultipartUpload; nil for an object written in one PUT.
+	PartSizes []int64
 }
 
 // ListObjectsInput is the argument of ListObjects.

@@ -1,0 +1,221 @@
+package s3api
+
+import (
+	"context"
+	"io"
+	"time"
+)
+
+// The optional roles of an ObjectStore. A handler discovers them by type
+// assertion and answers NotImplemented when the store lacks one, so a store
+// grows capabilities without changing ObjectStore. Each role has the same
+// error, naming and concurrency rules as ObjectStore.
+
+// MultipartStore is a store that supports multipart uploads. Upload state is
+// private to the store until completion publishes the object; parts of one
+// upload MAY arrive concurrently and MAY be re-sent (the last one of a part
+// number wins).
+type MultipartStore interface {
+	// CreateMultipartUpload starts an upload of in.Key and returns its ID,
+	// an opaque string of URL-safe characters. It returns
+	// s3err.ErrNoSuchBucket.
+	CreateMultipartUpload(ctx context.Context, in *CreateMultipartUploadInput) (uploadID string, err error)
+
+	// UploadPart reads in.Body to EOF and stores it as part in.PartNumber,
+	// with the same body rules as PutObject (read errors commit nothing and
+	// are returned wrapped; ContentMD5 → s3err.ErrBadDigest; Size mismatch
+	// → s3err.ErrIncompleteBody; Checksums are read after EOF). It returns
+	// s3err.ErrNoSuchBucket or s3err.ErrNoSuchUpload.
+	UploadPart(ctx context.Context, in *UploadPartInput) (*PartInfo, error)
+
+	// UploadPartCopy stores bytes [in.Offset, in.Offset+in.Length) of the
+	// current version of the source object as a part (Length -1: the whole
+	// object). It returns s3err.ErrNoSuchBucket, s3err.ErrNoSuchKey (source),
+	// s3err.ErrNoSuchUpload, s3err.ErrPreconditionFailed (in.SourceETag set
+	// and not the source's), s3err.ErrInvalidRange (range outside source).
+	UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (*PartInfo, error)
+
+	// CompleteMultipartUpload assembles the listed parts, in order, into the
+	// object and publishes it atomically, ending the upload. It validates the
+	// list against the uploaded parts: a missing part or an ETag that differs
+	// → s3err.ErrInvalidPart; part numbers not strictly ascending →
+	// s3err.ErrInvalidPartOrder; any listed part but the last smaller than
+	// MinPartSize → s3err.ErrEntityTooSmall. It then calls in.Finalize, if
+	// set, with the parts it assembles and commits the checksums Finalize
+	// returns (an error from Finalize aborts the completion and is returned).
+	// Completion MUST NOT copy part content: the object references the parts'
+	// data. The ETag is the hex MD5 of the concatenated binary part MD5s,
+	// then "-" and the part count. It returns s3err.ErrNoSuchBucket,
+	// s3err.ErrNoSuchUpload, s3err.ErrPreconditionFailed (in.Conditions).
+	CompleteMultipartUpload(ctx context.Context, in *CompleteMultipartUploadInput) (*ObjectInfo, error)
+
+	// AbortMultipartUpload ends an upload and discards its parts. It returns
+	// s3err.ErrNoSuchBucket or s3err.ErrNoSuchUpload.
+	AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error
+
+	// ListParts lists an upload's parts in part-number order after
+	// in.PartNumberMarker. It returns s3err.ErrNoSuchBucket or
+	// s3err.ErrNoSuchUpload.
+	ListParts(ctx context.Context, in ListPartsInput) (*ListPartsResult, error)
+
+	// ListMultipartUploads lists the bucket's uploads in progress, ordered by
+	// key and then by initiation time, with the prefix, delimiter and marker
+	// semantics of the S3 API. It returns s3err.ErrNoSuchBucket.
+	ListMultipartUploads(ctx context.Context, in ListMultipartUploadsInput) (*ListMultipartUploadsResult, error)
+}
+
+// MinPartSize is the smallest size of any part but the last, in bytes.
+const MinPartSize = 5 << 20
+
+// MaxParts is the largest part number and the most parts an upload has.
+const MaxParts = 10000
+
+// CopyStore is a store that copies objects without copying their content.
+type CopyStore interface {
+	// CopyObject makes in.Key of in.Bucket an object with the content of the
+	// current version of the source, atomically, sharing its data (no content
+	// bytes are copied). With ReplaceMetadata, the new object takes
+	// in.Metadata and in.Tags; otherwise it keeps the source's metadata,
+	// checksums and tags. Source and destination MAY be the same key. It
+	// returns s3err.ErrNoSuchBucket (either bucket), s3err.ErrNoSuchKey
+	// (source), s3err.ErrPreconditionFailed (in.SourceETag set and not the
+	// source's, or in.Conditions on the destination fail).
+	CopyObject(ctx context.Context, in *CopyObjectInput) (*ObjectInfo, error)
+}
+
+// TaggingStore is a store that keeps object tags.
+type TaggingStore interface {
+	// PutObjectTagging replaces the tags of the current version of key (an
+	// empty map removes them) without changing anything else, and returns
+	// the updated record. It returns s3err.ErrNoSuchBucket or
+	// s3err.ErrNoSuchKey.
+	PutObjectTagging(ctx context.Context, bucket, key string, tags map[string]string) (*ObjectInfo, error)
+}
+
+// CreateMultipartUploadInput is the argument of CreateMultipartUpload.
+type CreateMultipartUploadInput struct {
+	Bucket   string
+	Key      string
+	Metadata ObjectMetadata
+	Tags     map[string]string
+	// ChecksumAlgorithm is the algorithm parts are checksummed with (from
+	// x-amz-checksum-algorithm), "" for none; ChecksumType is COMPOSITE or
+	// FULL_OBJECT. Both are kept and returned by ListParts.
+	ChecksumAlgorithm string
+	ChecksumType      string
+}
+
+// UploadPartInput is the argument of UploadPart.
+type UploadPartInput struct {
+	Bucket     string
+	Key        string
+	UploadID   string
+	PartNumber int // 1..MaxParts, checked by the caller
+	Body       io.Reader
+	Size       int64 // -1 when unknown
+	ContentMD5 []byte
+	Checksums  map[string]string // read after Body returned io.EOF
+}
+
+// UploadPartCopyInput is the argument of UploadPartCopy.
+type UploadPartCopyInput struct {
+	Bucket       string
+	Key          string
+	UploadID     string
+	PartNumber   int
+	SourceBucket string
+	SourceKey    string
+	// SourceETag, when set, is the ETag the source must have.
+	SourceETag string
+	Offset     int64
+	Length     int64 // -1: to the end of the source
+}
+
+// PartInfo describes one uploaded part.
+type PartInfo struct {
+	PartNumber   int
+	ETag         string // hex MD5 of the part, unquoted
+	Size         int64
+	LastModified time.Time
+	Checksums    map[string]string
+}
+
+// CompletedPart is one entry of a CompleteMultipartUpload request.
+type CompletedPart struct {
+	PartNumber int
+	ETag       string // unquoted
+	Checksums  map[string]string
+}
+
+// CompleteMultipartUploadInput is the argument of CompleteMultipartUpload.
+type CompleteMultipartUploadInput struct {
+	Bucket     string
+	Key        string
+	UploadID   string
+	Parts      []CompletedPart
+	Conditions PutConditions
+	// Finalize, when not nil, is called once the parts are validated, with
+	// the stored parts in the order they form the object and the upload's
+	// checksum algorithm and type; it returns the object's checksums.
+	Finalize func(parts []PartInfo, algorithm, checksumType string) (map[string]string, error)
+}
+
+// ListPartsInput is the argument of ListParts.
+type ListPartsInput struct {
+	Bucket           string
+	Key              string
+	UploadID         string
+	PartNumberMarker int
+	MaxParts         int // 1..1000
+}
+
+// ListPartsResult is the result of ListParts.
+type ListPartsResult struct {
+	Parts                []PartInfo
+	IsTruncated          bool
+	NextPartNumberMarker int
+	Initiated            time.Time
+	ChecksumAlgorithm    string
+	ChecksumType         string
+}
+
+// ListMultipartUploadsInput is the argument of ListMultipartUploads.
+type ListMultipartUploadsInput struct {
+	Bucket         string
+	Prefix         string
+	Delimiter      string
+	KeyMarker      string
+	UploadIDMarker string
+	MaxUploads     int // 1..1000
+}
+
+// UploadInfo describes an upload in progress.
+type UploadInfo struct {
+	Key       string
+	UploadID  string
+	Initiated time.Time
+}
+
+// ListMultipartUploadsResult is the result of ListMultipartUploads.
+type ListMultipartUploadsResult struct {
+	Uploads            []UploadInfo
+	CommonPrefixes     []string
+	IsTruncated        bool
+	NextKeyMarker      string
+	NextUploadIDMarker string
+}
+
+// CopyObjectInput is the argument of CopyObject.
+type CopyObjectInput struct {
+	Bucket       string
+	Key          string
+	SourceBucket string
+	SourceKey    string
+	// SourceETag, when set, is the ETag the source must have: the caller
+	// evaluated x-amz-copy-source-if-* against that version.
+	SourceETag      string
+	ReplaceMetadata bool
+	Metadata        ObjectMetadata
+	Tags            map[string]string
+	Conditions      PutConditions
+}
