@@ -64,6 +64,8 @@ const (
 	ErrInvalidEncodingType                Code = "InvalidEncodingType"
 	ErrInvalidLocationConstraint          Code = "InvalidLocationConstraint"
 	ErrInvalidPart                        Code = "InvalidPart"
+	ErrInvalidPartNumber                  Code = "InvalidPartNumber"
+	ErrNoSuchVersion                      Code = "NoSuchVersion"
 	ErrInvalidPartOrder                   Code = "InvalidPartOrder"
 	ErrInvalidRange                       Code = "InvalidRange"
 	ErrInvalidRequest                     Code = "InvalidRequest"
@@ -135,6 +137,8 @@ var table = map[Code]entry{
 	ErrInvalidLocationConstraint:          {http.StatusBadRequest, "The specified location constraint is not valid."},
 	ErrInvalidPart:                        {http.StatusBadRequest, "One or more of the specified parts could not be found."},
 	ErrInvalidPartOrder:                   {http.StatusBadRequest, "The list of parts was not in ascending order."},
+	ErrInvalidPartNumber:                  {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
+	ErrNoSuchVersion:                      {http.StatusNotFound, "The specified version does not exist."},
 	ErrInvalidRange:                       {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	ErrInvalidRequest:                     {http.StatusBadRequest, "Invalid Request."},
 	ErrInvalidURI:                         {http.StatusBadRequest, "Couldn't parse the specified URI."},
