@@ -108,6 +108,14 @@ type createBucketConfiguration struct {
 	LocationConstraint string   `xml:"LocationConstraint"`
 }
 
+// versioningConfiguration is the body of a GetBucketVersioning response.
+// Without a Status, versioning was never enabled.
+type versioningConfiguration struct {
+	XMLName xml.Name `xml:"VersioningConfiguration"`
+	NS      string   `xml:"xmlns,attr"`
+	Status  string   `xml:"Status,omitempty"`
+}
+
 // locationConstraint is the body of a GetBucketLocation response.
 type locationConstraint struct {
 	XMLName xml.Name `xml:"LocationConstraint"`
@@ -146,6 +154,9 @@ func parseCreateBucketBody(data []byte) (string, error) {
 // the configured region: every bucket lives there.
 func (h *Handler) handleCreateBucket(w http.ResponseWriter, r *http.Request) error {
 	ri := info(r)
+	if err := checkCannedACL(r.Header); err != nil {
+		return err
+	}
 	data, err := readLimited(r.Body, maxCreateBucketBody)
 	if err != nil {
 		return err
@@ -202,4 +213,13 @@ func (h *Handler) handleGetBucketLocation(w http.ResponseWriter, r *http.Request
 		region = ""
 	}
 	return writeXML(w, locationConstraint{NS: xmlNS, Region: region})
+}
+
+// handleGetBucketVersioning serves GetBucketVersioning: versioning is never
+// enabled, which S3 reports as a configuration without a Status.
+func (h *Handler) handleGetBucketVersioning(w http.ResponseWriter, r *http.Request) error {
+	if _, err := h.store.HeadBucket(r.Context(), info(r).bucket); err != nil {
+		return err
+	}
+	return writeXML(w, versioningConfiguration{NS: xmlNS})
 }

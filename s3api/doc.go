@@ -8,6 +8,14 @@
 // nothing of CIDs or libp2p: storage is behind the small ObjectStore
 // interface, defined here, that the gateway implements.
 //
+// Multipart uploads, CopyObject and object tagging need the optional store
+// roles MultipartStore, CopyStore and TaggingStore; a handler finds them by
+// type assertion and answers NotImplemented for a store without one. Every
+// bucket and object is private to the one owner: owner-only ACLs (canned
+// private, bucket-owner-full-control, bucket-owner-read, or a policy
+// granting the owner FULL_CONTROL) are accepted, and anything granting
+// others access is NotImplemented.
+//
 // Usage:
 //
 //	h, err := s3api.New(s3api.Config{Credentials: creds, Registerer: reg}, store)

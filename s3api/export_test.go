@@ -93,3 +93,15 @@ func Classify(r *http.Request, err error) (s3err.Code, map[string]string) {
 
 // EncodeContinuationToken exposes encodeContinuationToken.
 var EncodeContinuationToken = encodeContinuationToken
+
+// ParseCompleteMultipartUpload exposes parseCompleteMultipartUpload.
+var ParseCompleteMultipartUpload = parseCompleteMultipartUpload
+
+// ParseCopySource exposes parseCopySource.
+func ParseCopySource(v string) (bucket, key string, err error) {
+	cs, err := parseCopySource(v)
+	return cs.bucket, cs.key, err
+}
+
+// ValidKey exposes validKey.
+var ValidKey = validKey

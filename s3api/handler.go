@@ -93,13 +93,14 @@ type Config struct {
 	// Registerer receives the request metrics. nil registers none.
 	Registerer prometheus.Registerer
 	// OpTimeout bounds each operation that does not stream object content
-	// (everything but GetObject and PutObject). Default DefaultOpTimeout;
-	// negative means no bound.
+	// (everything but GetObject, PutObject and UploadPart). Default
+	// DefaultOpTimeout; negative means no bound.
 	OpTimeout time.Duration
 	// Timeouts overrides the bound of individual operations, by name. A
-	// positive value bounds the operation, including GetObject and
-	// PutObject, which are otherwise bounded only by the store's retrieval
-	// timeout and the HTTP server's; a negative value removes the bound.
+	// positive value bounds the operation, including GetObject, PutObject
+	// and UploadPart, which are otherwise bounded only by the store's
+	// retrieval timeout and the HTTP server's; a negative value removes the
+	// bound.
 	Timeouts map[Op]time.Duration
 }
 
@@ -210,10 +211,27 @@ var opHandlers = map[Op]handlerFunc{
 	OpDeleteObjects:     (*Handler).handleDeleteObjects,
 	OpListObjects:       (*Handler).handleListObjects,
 	OpListObjectsV2:     (*Handler).handleListObjectsV2,
+
+	OpCreateMultipartUpload:   (*Handler).handleCreateMultipartUpload,
+	OpUploadPart:              (*Handler).handleUploadPart,
+	OpUploadPartCopy:          (*Handler).handleUploadPartCopy,
+	OpCompleteMultipartUpload: (*Handler).handleCompleteMultipartUpload,
+	OpAbortMultipartUpload:    (*Handler).handleAbortMultipartUpload,
+	OpListParts:               (*Handler).handleListParts,
+	OpListMultipartUploads:    (*Handler).handleListMultipartUploads,
+	OpCopyObject:              (*Handler).handleCopyObject,
+	OpGetObjectTagging:        (*Handler).handleGetObjectTagging,
+	OpPutObjectTagging:        (*Handler).handlePutObjectTagging,
+	OpDeleteObjectTagging:     (*Handler).handleDeleteObjectTagging,
+	OpGetObjectAcl:            (*Handler).handleGetObjectAcl,
+	OpPutObjectAcl:            (*Handler).handlePutObjectAcl,
+	OpGetBucketAcl:            (*Handler).handleGetBucketAcl,
+	OpPutBucketAcl:            (*Handler).handlePutBucketAcl,
+	OpGetBucketVersioning:     (*Handler).handleGetBucketVersioning,
 }
 
 // streamingOps stream object content and have no default time bound.
-var streamingOps = map[Op]bool{OpGetObject: true, OpPutObject: true}
+var streamingOps = map[Op]bool{OpGetObject: true, OpPutObject: true, OpUploadPart: true}
 
 // reqInfo is the request-scoped state the adapter shares with handlers and
 // writeError through the request context.
@@ -225,6 +243,8 @@ type reqInfo struct {
 	key    string
 	// resource is the path-style resource, for error responses.
 	resource string
+	// virtualHost is true when the bucket came from the Host header.
+	virtualHost bool
 	// auth is the verified signature, nil before authentication.
 	auth *sigv4.Result
 	// code is the S3 error code answered, "" for success.
@@ -256,6 +276,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	rv, rerr := h.router.resolve(r)
 	ri.op, ri.bucket, ri.key, ri.resource = rv.op, rv.bucket, rv.key, rv.resource()
+	ri.virtualHost = rv.virtualHost
 
 	done := h.metrics.begin(ri.op)
 	rw := &responseWriter{ResponseWriter: w}

@@ -19,13 +19,13 @@ func TestRequestMetrics(t *testing.T) {
 	e.mustDo(req{method: "PUT", target: "/bkt1/k", body: []byte("hello")}, 200)
 	e.mustDo(req{method: "GET", target: "/bkt1/k"}, 200)
 	e.mustDo(req{method: "GET", target: "/bkt1/missing"}, 404)
-	e.mustDo(req{method: "GET", target: "/bkt1?acl"}, 501)
+	e.mustDo(req{method: "GET", target: "/bkt1?policy"}, 501)
 
 	want := `
 # HELP s3mesh_s3_requests_total S3 requests answered, by operation and S3 error code (OK for success).
 # TYPE s3mesh_s3_requests_total counter
 s3mesh_s3_requests_total{code="NoSuchKey",op="GetObject"} 1
-s3mesh_s3_requests_total{code="NotImplemented",op="GetBucketAcl"} 1
+s3mesh_s3_requests_total{code="NotImplemented",op="GetBucketPolicy"} 1
 s3mesh_s3_requests_total{code="OK",op="CreateBucket"} 1
 s3mesh_s3_requests_total{code="OK",op="GetObject"} 1
 s3mesh_s3_requests_total{code="OK",op="PutObject"} 1

@@ -81,34 +81,45 @@ func parseDeleteRequest(data []byte) (*deleteRequest, error) {
 // Content-MD5 or an x-amz-checksum-* header (or a checksum trailer, which
 // the signature reader has verified already).
 func verifyDeleteBody(r *http.Request, ri *reqInfo, data []byte) error {
-	sum, err := parseContentMD5(r.Header)
+	present, err := verifyBodyChecksums(r.Header, data)
 	if err != nil {
 		return err
+	}
+	trailer := ri.auth != nil && ri.auth.TrailerChecksum != ""
+	if !present && !trailer {
+		return s3err.New(s3err.ErrInvalidRequest, "Missing required header for this request: Content-MD5")
+	}
+	return nil
+}
+
+// verifyBodyChecksums checks a buffered request body against its
+// Content-MD5 and x-amz-checksum-* headers, when present (BadDigest on a
+// mismatch); present reports whether there was one.
+func verifyBodyChecksums(hdr http.Header, data []byte) (present bool, err error) {
+	sum, err := parseContentMD5(hdr)
+	if err != nil {
+		return false, err
 	}
 	if sum != nil {
 		got := md5.Sum(data)
 		if !bytes.Equal(got[:], sum) {
-			return s3err.ErrBadDigest
+			return true, s3err.ErrBadDigest
 		}
 	}
-	alg, want, found, err := checksum.FromHeaders(r.Header)
+	alg, want, found, err := checksum.FromHeaders(hdr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if found {
 		vr, err := checksum.NewVerifyingReader(bytes.NewReader(data), alg, want)
 		if err != nil {
-			return err
+			return true, err
 		}
 		if _, err := io.Copy(io.Discard, vr); err != nil {
-			return err
+			return true, err
 		}
 	}
-	trailer := ri.auth != nil && ri.auth.TrailerChecksum != ""
-	if sum == nil && !found && !trailer {
-		return s3err.New(s3err.ErrInvalidRequest, "Missing required header for this request: Content-MD5")
-	}
-	return nil
+	return sum != nil || found, nil
 }
 
 // handleDeleteObjects serves DeleteObjects: each key is deleted on its own

@@ -39,8 +39,16 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 	if v, ok := query["versionId"]; ok && v[0] != "null" {
 		return errInvalidArgument("Invalid version id specified.")
 	}
-	if _, ok := query["partNumber"]; ok {
-		return s3err.New(s3err.ErrNotImplemented, "The partNumber parameter is not implemented.")
+	partNumber := 0
+	if v, ok := query["partNumber"]; ok {
+		n, err := parsePartNumber(v[0])
+		if err != nil {
+			return err
+		}
+		if r.Header.Get("Range") != "" {
+			return s3err.New(s3err.ErrInvalidRequest, "Cannot specify both Range header and partNumber query parameter.")
+		}
+		partNumber = n
 	}
 	var (
 		obj     *ObjectInfo
@@ -64,6 +72,11 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 		return err
 	}
 	br, kind := parseRange(r.Header.Get("Range"), obj.Size)
+	if partNumber > 0 {
+		if br, kind, err = partRange(obj, partNumber); err != nil {
+			return err
+		}
+	}
 	if kind == rangeUnsatisfiable {
 		return &s3err.Error{
 			Code:   s3err.ErrInvalidRange,
@@ -72,8 +85,14 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 	}
 	// A stored checksum covers the whole object: a partial response
 	// carries none, as in S3, or clients would check it against the range.
-	withChecksums := kind != rangeOK && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
+	// A part of a multipart object is partial even when it is the only one.
+	whole := kind != rangeOK || (partNumber > 0 && obj.PartSizes == nil)
+	withChecksums := whole && strings.EqualFold(r.Header.Get("x-amz-checksum-mode"), "ENABLED")
 	setObjectHeaders(hdr, obj, withChecksums)
+	if obj.PartSizes != nil {
+		hdr.Set("x-amz-mp-parts-count", strconv.Itoa(len(obj.PartSizes)))
+	}
+	setTaggingCount(hdr, obj.Tags)
 	for _, o := range responseOverrides {
 		if v, ok := query[o.param]; ok {
 			hdr.Set(o.header, v[0])
@@ -82,9 +101,11 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 	status := http.StatusOK
 	offset, length := int64(0), obj.Size
 	if kind == rangeOK {
-		status = http.StatusPartialContent
 		offset, length = br.start, br.length
-		hdr.Set("Content-Range", br.contentRange(obj.Size))
+		if length > 0 {
+			status = http.StatusPartialContent
+			hdr.Set("Content-Range", br.contentRange(obj.Size))
+		}
 	}
 	hdr.Set("Content-Length", strconv.FormatInt(length, 10))
 	if r.Method == http.MethodHead || length == 0 {
@@ -92,6 +113,31 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 		return nil
 	}
 	return streamContent(w, r, content, status, offset, length)
+}
+
+// partRange returns the byte range of part n of obj: for a multipart
+// object, the part's bytes (a part beyond the count is InvalidPartNumber);
+// for an object written in one PUT, part 1 is the whole object. An empty
+// part has length 0 and is answered 200, as no byte range describes it.
+func partRange(obj *ObjectInfo, n int) (byteRange, rangeKind, error) {
+	sizes := obj.PartSizes
+	if sizes == nil {
+		sizes = []int64{obj.Size}
+	}
+	if n > len(sizes) {
+		return byteRange{}, rangeNone, &s3err.Error{
+			Code:    s3err.ErrInvalidPartNumber,
+			Message: fmt.Sprintf("The requested partnumber is not satisfiable: the object has %d parts.", len(sizes)),
+		}
+	}
+	var start int64
+	for _, sz := range sizes[:n-1] {
+		start += sz
+	}
+	if sizes[n-1] < 0 || start+sizes[n-1] > obj.Size {
+		return byteRange{}, rangeNone, fmt.Errorf("part %d: part sizes %v do not fit the object size %d", n, sizes, obj.Size)
+	}
+	return byteRange{start: start, length: sizes[n-1]}, rangeOK, nil
 }
 
 // streamContent writes length bytes of content from offset with status.
@@ -168,8 +214,8 @@ func setObjectHeaders(hdr http.Header, obj *ObjectInfo, withChecksums bool) {
 				hdr.Set(alg.HeaderName(), v)
 			}
 		}
-		if len(obj.Checksums) > 0 {
-			hdr.Set("x-amz-checksum-type", "FULL_OBJECT")
+		if t := checksumType(obj.Checksums); t != "" {
+			hdr.Set("x-amz-checksum-type", t)
 		}
 	}
 }

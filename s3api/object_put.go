@@ -53,6 +53,13 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	if err := checkCannedACL(r.Header); err != nil {
+		return err
+	}
+	tags, err := parseTaggingHeader(r.Header)
+	if err != nil {
+		return err
+	}
 	in := &PutObjectInput{
 		Bucket:     ri.bucket,
 		Key:        ri.key,
@@ -60,27 +67,12 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 		ContentMD5: contentMD5,
 		Checksums:  map[string]string{},
 		Metadata:   md,
+		Tags:       tags,
 		Conditions: conds,
 	}
-	var body io.Reader = r.Body
-	if body == nil {
-		body = http.NoBody
-	}
-	alg, want, found, err := checksum.FromHeaders(r.Header)
+	body, err := verifiedBody(r, ri, in.Checksums)
 	if err != nil {
 		return err
-	}
-	if found {
-		if body, err = checksum.NewVerifyingReader(body, alg, want); err != nil {
-			return err
-		}
-		in.Checksums[string(alg)] = want
-	}
-	if res := ri.auth; res != nil && res.TrailerChecksum != "" {
-		if found {
-			return s3err.New(s3err.ErrInvalidRequest, "Expecting a single x-amz-checksum- header.")
-		}
-		body = &trailerChecksumReader{r: body, in: in, alg: string(res.TrailerChecksum), value: res.TrailerValue}
 	}
 	in.Body = body
 	obj, err := h.store.PutObject(r.Context(), in)
@@ -92,19 +84,56 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 	if obj.CID != "" {
 		hdr.Set(cidHeader, obj.CID)
 	}
-	for name, v := range in.Checksums {
-		if a, err := checksum.ParseAlgorithm(name); err == nil {
-			hdr.Set(a.HeaderName(), v)
-		}
-	}
+	setChecksumHeaders(hdr, in.Checksums)
 	hdr.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
 }
 
-// putSize returns the size of the object a PutObject carries: the decoded
-// length of a streaming (aws-chunked) upload, else Content-Length, which is
-// then required.
+// verifiedBody returns the request body of a content upload (PutObject,
+// UploadPart) wrapped so that reading it to the end verifies the checksum
+// the request carries: an x-amz-checksum-* header, whose value it adds to
+// checksums at once, or an aws-chunked trailer, whose value it adds to
+// checksums when the body returns io.EOF. A verification failure surfaces
+// from Read, so a store that commits only after io.EOF commits nothing.
+func verifiedBody(r *http.Request, ri *reqInfo, checksums map[string]string) (io.Reader, error) {
+	var body io.Reader = r.Body
+	if body == nil {
+		body = http.NoBody
+	}
+	alg, want, found, err := checksum.FromHeaders(r.Header)
+	if err != nil {
+		return nil, err
+	}
+	if found {
+		if body, err = checksum.NewVerifyingReader(body, alg, want); err != nil {
+			return nil, err
+		}
+		checksums[string(alg)] = want
+	}
+	if res := ri.auth; res != nil && res.TrailerChecksum != "" {
+		if found {
+			return nil, s3err.New(s3err.ErrInvalidRequest, "Expecting a single x-amz-checksum- header.")
+		}
+		body = &trailerChecksumReader{r: body, checksums: checksums, alg: string(res.TrailerChecksum), value: res.TrailerValue}
+	}
+	return body, nil
+}
+
+// setChecksumHeaders sets an x-amz-checksum-<algorithm> header for each
+// checksum of a known algorithm.
+func setChecksumHeaders(hdr http.Header, checksums map[string]string) {
+	for name, v := range checksums {
+		if a, err := checksum.ParseAlgorithm(name); err == nil {
+			hdr.Set(a.HeaderName(), v)
+		}
+	}
+}
+
+// putSize returns the size of the content a PutObject or UploadPart
+// carries: the decoded length of a streaming (aws-chunked) upload, else
+// Content-Length, which is then required. More than 5 GiB is
+// EntityTooLarge.
 func putSize(r *http.Request, ri *reqInfo) (int64, error) {
 	size := r.ContentLength
 	if res := ri.auth; res != nil && res.Streaming {
@@ -197,14 +226,14 @@ func stripAWSChunked(vals []string) string {
 // trailerChecksumReader records the checksum an aws-chunked upload sends in
 // its trailer, which is known (and verified by the signature reader) only
 // once the body is read to its end: at io.EOF it stores the value in the
-// input's Checksums, so a store that reads Checksums after Body returned
+// input's checksums, so a store that reads Checksums after Body returned
 // io.EOF finds it.
 type trailerChecksumReader struct {
-	r     io.Reader
-	in    *PutObjectInput
-	alg   string
-	value func() string
-	done  bool
+	r         io.Reader
+	checksums map[string]string
+	alg       string
+	value     func() string
+	done      bool
 }
 
 func (t *trailerChecksumReader) Read(p []byte) (int, error) {
@@ -216,7 +245,7 @@ func (t *trailerChecksumReader) Read(p []byte) (int, error) {
 			return n, s3err.New(s3err.ErrInvalidRequest, "The trailer checksum announced in x-amz-trailer is missing.")
 		}
 		if a, perr := checksum.ParseAlgorithm(t.alg); perr == nil {
-			t.in.Checksums[string(a)] = v
+			t.checksums[string(a)] = v
 		}
 	}
 	return n, err

@@ -20,7 +20,7 @@ const (
 )
 
 // byteRange is a satisfiable range: length > 0 bytes from start, inside
-// the object.
+// the object (length 0 only for an empty part of a multipart object).
 type byteRange struct {
 	start, length int64
 }

@@ -15,18 +15,34 @@ type Op string
 
 // The operations served.
 const (
-	OpListBuckets       Op = "ListBuckets"
-	OpCreateBucket      Op = "CreateBucket"
-	OpHeadBucket        Op = "HeadBucket"
-	OpDeleteBucket      Op = "DeleteBucket"
-	OpGetBucketLocation Op = "GetBucketLocation"
-	OpPutObject         Op = "PutObject"
-	OpGetObject         Op = "GetObject"
-	OpHeadObject        Op = "HeadObject"
-	OpDeleteObject      Op = "DeleteObject"
-	OpDeleteObjects     Op = "DeleteObjects"
-	OpListObjects       Op = "ListObjects"
-	OpListObjectsV2     Op = "ListObjectsV2"
+	OpListBuckets             Op = "ListBuckets"
+	OpCreateBucket            Op = "CreateBucket"
+	OpHeadBucket              Op = "HeadBucket"
+	OpDeleteBucket            Op = "DeleteBucket"
+	OpGetBucketLocation       Op = "GetBucketLocation"
+	OpPutObject               Op = "PutObject"
+	OpGetObject               Op = "GetObject"
+	OpHeadObject              Op = "HeadObject"
+	OpDeleteObject            Op = "DeleteObject"
+	OpDeleteObjects           Op = "DeleteObjects"
+	OpListObjects             Op = "ListObjects"
+	OpListObjectsV2           Op = "ListObjectsV2"
+	OpCreateMultipartUpload   Op = "CreateMultipartUpload"
+	OpUploadPart              Op = "UploadPart"
+	OpUploadPartCopy          Op = "UploadPartCopy"
+	OpCompleteMultipartUpload Op = "CompleteMultipartUpload"
+	OpAbortMultipartUpload    Op = "AbortMultipartUpload"
+	OpListParts               Op = "ListParts"
+	OpListMultipartUploads    Op = "ListMultipartUploads"
+	OpCopyObject              Op = "CopyObject"
+	OpGetObjectTagging        Op = "GetObjectTagging"
+	OpPutObjectTagging        Op = "PutObjectTagging"
+	OpDeleteObjectTagging     Op = "DeleteObjectTagging"
+	OpGetObjectAcl            Op = "GetObjectAcl"
+	OpPutObjectAcl            Op = "PutObjectAcl"
+	OpGetBucketAcl            Op = "GetBucketAcl"
+	OpPutBucketAcl            Op = "PutBucketAcl"
+	OpGetBucketVersioning     Op = "GetBucketVersioning"
 
 	// OpUnknown is a request that names no S3 operation (an IAM or STS
 	// call, an unsupported method). It is answered NotImplemented.
@@ -61,17 +77,17 @@ var routes = []route{
 	{method: http.MethodGet, level: levelService, op: OpListBuckets},
 
 	// Object, query-qualified.
-	{method: http.MethodPost, level: levelObject, query: q("uploads"), op: "CreateMultipartUpload"},
-	{method: http.MethodPut, level: levelObject, query: q("partNumber", "uploadId"), header: q("x-amz-copy-source"), op: "UploadPartCopy"},
-	{method: http.MethodPut, level: levelObject, query: q("partNumber", "uploadId"), op: "UploadPart"},
-	{method: http.MethodPost, level: levelObject, query: q("uploadId"), op: "CompleteMultipartUpload"},
-	{method: http.MethodDelete, level: levelObject, query: q("uploadId"), op: "AbortMultipartUpload"},
-	{method: http.MethodGet, level: levelObject, query: q("uploadId"), op: "ListParts"},
-	{method: http.MethodGet, level: levelObject, query: q("tagging"), op: "GetObjectTagging"},
-	{method: http.MethodPut, level: levelObject, query: q("tagging"), op: "PutObjectTagging"},
-	{method: http.MethodDelete, level: levelObject, query: q("tagging"), op: "DeleteObjectTagging"},
-	{method: http.MethodGet, level: levelObject, query: q("acl"), op: "GetObjectAcl"},
-	{method: http.MethodPut, level: levelObject, query: q("acl"), op: "PutObjectAcl"},
+	{method: http.MethodPost, level: levelObject, query: q("uploads"), op: OpCreateMultipartUpload},
+	{method: http.MethodPut, level: levelObject, query: q("partNumber", "uploadId"), header: q("x-amz-copy-source"), op: OpUploadPartCopy},
+	{method: http.MethodPut, level: levelObject, query: q("partNumber", "uploadId"), op: OpUploadPart},
+	{method: http.MethodPost, level: levelObject, query: q("uploadId"), op: OpCompleteMultipartUpload},
+	{method: http.MethodDelete, level: levelObject, query: q("uploadId"), op: OpAbortMultipartUpload},
+	{method: http.MethodGet, level: levelObject, query: q("uploadId"), op: OpListParts},
+	{method: http.MethodGet, level: levelObject, query: q("tagging"), op: OpGetObjectTagging},
+	{method: http.MethodPut, level: levelObject, query: q("tagging"), op: OpPutObjectTagging},
+	{method: http.MethodDelete, level: levelObject, query: q("tagging"), op: OpDeleteObjectTagging},
+	{method: http.MethodGet, level: levelObject, query: q("acl"), op: OpGetObjectAcl},
+	{method: http.MethodPut, level: levelObject, query: q("acl"), op: OpPutObjectAcl},
 	{method: http.MethodGet, level: levelObject, query: q("retention"), op: "GetObjectRetention"},
 	{method: http.MethodPut, level: levelObject, query: q("retention"), op: "PutObjectRetention"},
 	{method: http.MethodGet, level: levelObject, query: q("legal-hold"), op: "GetObjectLegalHold"},
@@ -81,7 +97,7 @@ var routes = []route{
 	{method: http.MethodPost, level: levelObject, query: q("restore"), op: "RestoreObject"},
 	{method: http.MethodPost, level: levelObject, query: q("select"), op: "SelectObjectContent"},
 	{method: http.MethodPut, level: levelObject, query: q("renameObject"), op: "RenameObject"},
-	{method: http.MethodPut, level: levelObject, header: q("x-amz-copy-source"), op: "CopyObject"},
+	{method: http.MethodPut, level: levelObject, header: q("x-amz-copy-source"), op: OpCopyObject},
 
 	// Object.
 	{method: http.MethodPut, level: levelObject, op: OpPutObject},
@@ -92,15 +108,15 @@ var routes = []route{
 	// Bucket, query-qualified.
 	{method: http.MethodGet, level: levelBucket, query: q("location"), op: OpGetBucketLocation},
 	{method: http.MethodPost, level: levelBucket, query: q("delete"), op: OpDeleteObjects},
-	{method: http.MethodGet, level: levelBucket, query: q("uploads"), op: "ListMultipartUploads"},
+	{method: http.MethodGet, level: levelBucket, query: q("uploads"), op: OpListMultipartUploads},
 	{method: http.MethodGet, level: levelBucket, query: q("versions"), op: "ListObjectVersions"},
 	{method: http.MethodGet, level: levelBucket, query: q("session"), op: "CreateSession"},
-	{method: http.MethodGet, level: levelBucket, query: q("acl"), op: "GetBucketAcl"},
-	{method: http.MethodPut, level: levelBucket, query: q("acl"), op: "PutBucketAcl"},
+	{method: http.MethodGet, level: levelBucket, query: q("acl"), op: OpGetBucketAcl},
+	{method: http.MethodPut, level: levelBucket, query: q("acl"), op: OpPutBucketAcl},
 	{method: http.MethodGet, level: levelBucket, query: q("tagging"), op: "GetBucketTagging"},
 	{method: http.MethodPut, level: levelBucket, query: q("tagging"), op: "PutBucketTagging"},
 	{method: http.MethodDelete, level: levelBucket, query: q("tagging"), op: "DeleteBucketTagging"},
-	{method: http.MethodGet, level: levelBucket, query: q("versioning"), op: "GetBucketVersioning"},
+	{method: http.MethodGet, level: levelBucket, query: q("versioning"), op: OpGetBucketVersioning},
 	{method: http.MethodPut, level: levelBucket, query: q("versioning"), op: "PutBucketVersioning"},
 	{method: http.MethodGet, level: levelBucket, query: q("policyStatus"), op: "GetBucketPolicyStatus"},
 	{method: http.MethodGet, level: levelBucket, query: q("policy"), op: "GetBucketPolicy"},

@@ -64,6 +64,16 @@ func TestResolve(t *testing.T) {
 		{method: "DELETE", target: "/examplebucket/example-object?uploadId=X", op: "AbortMultipartUpload", bucket: "examplebucket", key: "example-object"},
 		{method: "GET", target: "/examplebucket/example-object?uploadId=X&max-parts=2", op: "ListParts", bucket: "examplebucket", key: "example-object"},
 		{method: "GET", target: "/examplebucket/example-object?tagging", op: "GetObjectTagging", bucket: "examplebucket", key: "example-object"},
+		{method: "PUT", target: "/examplebucket/example-object?tagging", op: "PutObjectTagging", bucket: "examplebucket", key: "example-object"},
+		{method: "GET", target: "/examplebucket/my-image.jpg?acl", op: "GetObjectAcl", bucket: "examplebucket", key: "my-image.jpg"},
+		{method: "PUT", target: "/examplebucket?acl", op: "PutBucketAcl", bucket: "examplebucket"},
+		{method: "GET", target: "/examplebucket?versioning", op: "GetBucketVersioning", bucket: "examplebucket"},
+		{method: "GET", target: "/examplebucket?uploads&prefix=a&delimiter=/&max-uploads=3&key-marker=k&upload-id-marker=u", op: "ListMultipartUploads", bucket: "examplebucket"},
+		{method: "GET", target: "/example-bucket/example-object?partNumber=2", op: "GetObject", bucket: "example-bucket", key: "example-object"},
+		{method: "HEAD", target: "/example-bucket/example-object?partNumber=2", op: "HeadObject", bucket: "example-bucket", key: "example-object"},
+		{method: "PUT", target: "/", host: "examplebucket.s3.example.com", hdr: map[string]string{"x-amz-copy-source": "/bucket/source"}, op: "CreateBucket", bucket: "examplebucket"},
+		{method: "PUT", target: "/k?partNumber=3&uploadId=u", host: "examplebucket.s3.example.com", hdr: map[string]string{"x-amz-copy-source": "/b/k"}, op: "UploadPartCopy", bucket: "examplebucket", key: "k"},
+		{method: "POST", target: "/k?uploads", host: "examplebucket.s3.example.com", op: "CreateMultipartUpload", bucket: "examplebucket", key: "k"},
 		{method: "DELETE", target: "/examplebucket/example-object?tagging", op: "DeleteObjectTagging", bucket: "examplebucket", key: "example-object"},
 		{method: "PUT", target: "/examplebucket/example-object?acl", op: "PutObjectAcl", bucket: "examplebucket", key: "example-object"},
 		{method: "POST", target: "/examplebucket/example-object?restore", op: "RestoreObject", bucket: "examplebucket", key: "example-object"},
@@ -123,6 +133,11 @@ func TestRoutesNamed(t *testing.T) {
 		s3api.OpListBuckets, s3api.OpCreateBucket, s3api.OpHeadBucket, s3api.OpDeleteBucket,
 		s3api.OpGetBucketLocation, s3api.OpPutObject, s3api.OpGetObject, s3api.OpHeadObject,
 		s3api.OpDeleteObject, s3api.OpDeleteObjects, s3api.OpListObjects, s3api.OpListObjectsV2,
+		s3api.OpCreateMultipartUpload, s3api.OpUploadPart, s3api.OpUploadPartCopy,
+		s3api.OpCompleteMultipartUpload, s3api.OpAbortMultipartUpload, s3api.OpListParts,
+		s3api.OpListMultipartUploads, s3api.OpCopyObject, s3api.OpGetObjectTagging,
+		s3api.OpPutObjectTagging, s3api.OpDeleteObjectTagging, s3api.OpGetObjectAcl,
+		s3api.OpPutObjectAcl, s3api.OpGetBucketAcl, s3api.OpPutBucketAcl, s3api.OpGetBucketVersioning,
 	} {
 		if !slices.Contains(ops, op) || !s3api.Served(op) {
 			t.Errorf("%s not routed and served", op)
