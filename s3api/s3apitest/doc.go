@@ -17,5 +17,17 @@
 // body read failures that must commit nothing, Content-MD5 and size checks,
 // conditional writes, awkward keys, listings (table cases and a
 // deterministic property test against a brute-force reference) and
-// concurrent use. It makes no timing assertions; run it with -race.
+// concurrent use, and the tags PutObject stores.
+//
+// It then probes the optional roles, each in a subtest that skips when the
+// store lacks it: s3api.MultipartStore (a three-part upload read across its
+// part boundaries, the multipart ETag and PartSizes, re-sent and concurrent
+// parts, completion with a subset of parts, every completion error in the
+// contract's order, Finalize and its failure, conditions, abort, ListParts
+// and ListMultipartUploads paging against a reference, UploadPartCopy),
+// s3api.CopyStore (COPY and REPLACE, self-copy, cross-bucket, source ETag
+// and destination conditions, copies that outlive their source) and
+// s3api.TaggingStore. Every returned record is checked to be the caller's
+// own: changing it changes nothing stored. It makes no timing assertions;
+// run it with -race.
 package s3apitest

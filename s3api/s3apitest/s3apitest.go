@@ -44,6 +44,12 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) s3api.ObjectStore
 		{"ListObjects", testListObjects},
 		{"ListObjectsProperty", testListObjectsProperty},
 		{"Concurrency", testConcurrency},
+		{"Tags", testTags},
+		// The optional roles; each skips when the store lacks it.
+		{"Multipart", testMultipart},
+		{"UploadPartCopy", testUploadPartCopy},
+		{"CopyObject", testCopyObject},
+		{"PutObjectTagging", testPutObjectTagging},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

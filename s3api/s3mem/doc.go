@@ -9,6 +9,15 @@
 // replaces the record but never changes bytes that an earlier Content handle
 // reads.
 //
+// Store also implements the optional roles s3api.MultipartStore,
+// s3api.CopyStore and s3api.TaggingStore. Parts are immutable snapshots too;
+// a completed upload, a copied object and a part copied from a range share
+// those bytes instead of copying them. Upload IDs are 16 hex digits of a
+// store-wide creation counter followed by 16 random URL-safe characters, so
+// they sort in creation order: ListMultipartUploads places an upload-ID
+// marker correctly even after that upload has ended. Uploads belong to their
+// bucket and do not keep it from being deleted.
+//
 // Usage:
 //
 //	store := s3mem.New()

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -41,21 +42,29 @@ type Store struct {
 
 	mu      sync.RWMutex
 	buckets map[string]*bucket
+	// uploadSeq numbers uploads in the order they are created, store-wide.
+	uploadSeq uint64
 }
 
-var _ s3api.ObjectStore = (*Store)(nil)
+var (
+	_ s3api.ObjectStore    = (*Store)(nil)
+	_ s3api.MultipartStore = (*Store)(nil)
+	_ s3api.CopyStore      = (*Store)(nil)
+	_ s3api.TaggingStore   = (*Store)(nil)
+)
 
 type bucket struct {
 	info    s3api.BucketInfo
 	keys    []string // sorted by bytes
 	objects map[string]*object
+	uploads map[string]*upload // by upload ID
 }
 
 // object is one committed version; neither it nor its data is ever mutated
-// after it is stored.
+// after it is stored. A change of tags stores a new object sharing data.
 type object struct {
 	info s3api.ObjectInfo
-	data []byte
+	data content
 }
 
 // New returns an empty Store that uses the system clock.
@@ -100,6 +109,7 @@ func (s *Store) CreateBucket(ctx context.Context, in s3api.CreateBucketInput) er
 			Location:     in.Location,
 		},
 		objects: make(map[string]*object),
+		uploads: make(map[string]*upload),
 	}
 	return nil
 }
@@ -179,8 +189,9 @@ func (s *Store) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api
 			CID:       "",
 			Metadata:  copyMetadata(in.Metadata),
 			Checksums: maps.Clone(in.Checksums),
+			Tags:      copyTags(in.Tags),
 		},
-		data: data,
+		data: newContent(data),
 	}
 
 	s.mu.Lock()
@@ -193,14 +204,21 @@ func (s *Store) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api
 		return nil, op(err)
 	}
 	obj.info.LastModified = s.now().UTC()
-	if _, exists := b.objects[in.Key]; !exists {
-		i, _ := sort.Find(len(b.keys), func(i int) int { return strings.Compare(in.Key, b.keys[i]) })
+	b.store(obj)
+	return copyInfo(&obj.info), nil
+}
+
+// store makes obj the current version of its key; the caller holds s.mu
+// for writing.
+func (b *bucket) store(obj *object) {
+	key := obj.info.Key
+	if _, exists := b.objects[key]; !exists {
+		i, _ := sort.Find(len(b.keys), func(i int) int { return strings.Compare(key, b.keys[i]) })
 		b.keys = append(b.keys, "")
 		copy(b.keys[i+1:], b.keys[i:])
-		b.keys[i] = in.Key
+		b.keys[i] = key
 	}
-	b.objects[in.Key] = obj
-	return copyInfo(&obj.info), nil
+	b.objects[key] = obj
 }
 
 // checkConditions checks c against the current version of key; the caller
@@ -278,7 +296,7 @@ func (s *Store) GetObject(ctx context.Context, bucketName, key string) (*s3api.O
 	if err != nil {
 		return nil, nil, err
 	}
-	return copyInfo(&obj.info), content(obj.data), nil
+	return copyInfo(&obj.info), obj.data, nil
 }
 
 func (s *Store) lookup(ctx context.Context, op, bucketName, key string) (*object, error) {
@@ -403,23 +421,20 @@ func copyMetadata(m s3api.ObjectMetadata) s3api.ObjectMetadata {
 	return m
 }
 
+// copyTags returns a copy of tags, nil when there are none.
+func copyTags(tags map[string]string) map[string]string {
+	if len(tags) == 0 {
+		return nil
+	}
+	return maps.Clone(tags)
+}
+
+// copyInfo returns a deep copy of info: the caller may change it freely.
 func copyInfo(info *s3api.ObjectInfo) *s3api.ObjectInfo {
 	c := *info
 	c.Metadata = copyMetadata(info.Metadata)
 	c.Checksums = maps.Clone(info.Checksums)
+	c.Tags = maps.Clone(info.Tags)
+	c.PartSizes = slices.Clone(info.PartSizes)
 	return &c
-}
-
-// content is an immutable snapshot of an object's bytes.
-type content []byte
-
-// Open returns a reader of length bytes at offset.
-func (c content) Open(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("open content: %w", err)
-	}
-	if offset < 0 || length < 0 || offset > int64(len(c)) || length > int64(len(c))-offset {
-		return nil, fmt.Errorf("open content: range %d+%d outside %d bytes", offset, length, len(c))
-	}
-	return io.NopCloser(&ctxReader{ctx: ctx, r: bytes.NewReader(c[offset : offset+length])}), nil
 }
