@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/ipfs/boxo/exchange"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	"github.com/prometheus/client_golang/prometheus"
+
+	"s3mesh/blockstore"
+)
+
+// DefaultChunkSize is the UnixFS leaf size in bytes: 1 MiB.
+const DefaultChunkSize = 1 << 20
+
+// DefaultDataDir is the data directory used when Config.DataDir is empty.
+const DefaultDataDir = "s3mesh-data"
+
+// Config configures a Node. The zero value is valid: data in
+// DefaultDataDir, 1 MiB chunks, local blocks only.
+type Config struct {
+	// DataDir holds the node's state: DataDir/blocks (the block store) and
+	// DataDir/namespace (buckets and object records). Created if missing.
+	// Default DefaultDataDir, relative to the working directory.
+	DataDir string
+	// ChunkSize is the size in bytes of the UnixFS leaves a PUT body is cut
+	// into, 1..helpers.BlockSizeLimit (2 MiB). Default DefaultChunkSize.
+	ChunkSize int
+	// BlockstoreBackend is the block store backend for a new DataDir
+	// ("pebble" or "flatfs"). Default blockstore.DefaultBackend.
+	BlockstoreBackend string
+	// NoSync disables fsync in the block store and the namespace: a crash
+	// can lose acknowledged writes. For tests only. Default false.
+	NoSync bool
+	// Exchange fetches blocks missing locally (Bitswap). nil = local only:
+	// a block that is not in the local block store is unavailable. The Node
+	// does not close it.
+	Exchange exchange.Interface
+	// Logger receives lifecycle messages. nil discards.
+	Logger *slog.Logger
+	// Registerer receives the node's and the block store's metrics. nil
+	// registers nothing.
+	Registerer prometheus.Registerer
+	// Clock returns the time stamped on buckets and objects. Default
+	// time.Now.
+	Clock func() time.Time
+}
+
+func (c Config) withDefaults() Config {
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.ChunkSize == 0 {
+		c.ChunkSize = DefaultChunkSize
+	}
+	if c.BlockstoreBackend == "" {
+		c.BlockstoreBackend = blockstore.DefaultBackend
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
+	return c
+}
+
+// Validate reports whether the configuration, after defaults, is usable.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	if c.ChunkSize < 1 || c.ChunkSize > helpers.BlockSizeLimit {
+		return fmt.Errorf("gateway config: chunk size %d out of range 1..%d", c.ChunkSize, helpers.BlockSizeLimit)
+	}
+	if c.DataDir == "" {
+		return errors.New("gateway config: data dir is required")
+	}
+	return nil
+}

@@ -1,0 +1,44 @@
+// Package gateway is the s3mesh node's storage: a [Node] implements
+// [s3mesh/s3api.ObjectStore] by storing each object's content as a UnixFS
+// DAG in a content-addressed block store and its record in a [Namespace].
+//
+// # PUT
+//
+// The body streams through boxo's size chunker (Config.ChunkSize, 1 MiB by
+// default) into a balanced UnixFS DAG of CIDv1 nodes with raw leaves, the
+// layout `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576`
+// produces, so a root CID here names the same content on any IPFS node.
+// The MD5 (the ETag) and the length are computed in the same pass. Blocks
+// are buffered in bounded batches, written, and made durable with one
+// block store sync; only then is the record committed (a synced write),
+// atomically with the conditional-write check under a per-key lock. The
+// import itself holds no lock. A failed PUT commits nothing; its blocks
+// stay until garbage collection.
+//
+// # GET
+//
+// A record names its root CID. [s3mesh/s3api.Content.Open] walks the DAG
+// from the root using the UnixFS block sizes, descending only into nodes
+// that overlap the requested range and fetching only the leaves inside
+// it, a few ahead of the reader, through a blockservice: from the local
+// block store, and from Config.Exchange when one is set.
+//
+// # Namespace
+//
+// [PebbleNamespace] keeps buckets and records in a local Pebble database
+// whose byte order is S3 key order, so ListObjects is a range scan that
+// seeks past each rolled-up common prefix. A replicated namespace can
+// replace it behind the [Namespace] interface.
+//
+// Usage:
+//
+//	n, err := gateway.New(gateway.Config{DataDir: "/var/lib/s3mesh"})
+//	if err != nil { ... }
+//	defer n.Close()
+//	var store s3api.ObjectStore = n
+//
+// Specifications: [UnixFS], [CID].
+//
+// [UnixFS]: https://specs.ipfs.tech/unixfs/
+// [CID]: https://github.com/multiformats/cid
+package gateway

@@ -1,0 +1,176 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/exchange"
+	"github.com/ipfs/boxo/exchange/offline"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"s3mesh/blockstore"
+	"s3mesh/s3api"
+)
+
+// ErrBlockUnavailable marks a read that failed because a block of the
+// object is neither stored locally nor retrievable from the exchange.
+var ErrBlockUnavailable = errors.New("block unavailable")
+
+// Node is an s3mesh node's storage: an s3api.ObjectStore over UnixFS DAGs
+// in a local block store, with object records in a Namespace. Its methods
+// are safe for concurrent use.
+type Node struct {
+	cfg     Config
+	blocks  *blockstore.Store
+	bserv   blockservice.BlockService
+	dag     ipld.DAGService
+	ns      *PebbleNamespace
+	metrics *metrics
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ s3api.ObjectStore = (*Node)(nil)
+
+// New opens the node's state in cfg.DataDir, creating it if needed.
+func New(cfg Config) (*Node, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	m, err := newMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	bs, err := blockstore.Open(blockstore.Config{
+		Path:       filepath.Join(cfg.DataDir, "blocks"),
+		Backend:    cfg.BlockstoreBackend,
+		NoSync:     cfg.NoSync,
+		Logger:     cfg.Logger,
+		Registerer: cfg.Registerer,
+	})
+	if err != nil {
+		m.unregister()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	ns, err := OpenPebbleNamespace(PebbleNamespaceConfig{
+		Dir:    filepath.Join(cfg.DataDir, "namespace"),
+		NoSync: cfg.NoSync,
+		Logger: cfg.Logger,
+	})
+	if err != nil {
+		bs.Close()
+		m.unregister()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n := &Node{cfg: cfg, blocks: bs, ns: ns, metrics: m}
+	n.bserv = newBlockService(bs, cfg.Exchange)
+	n.dag = merkledag.NewDAGService(n.bserv)
+	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil)
+	return n, nil
+}
+
+// newBlockService is the one place the node's block service is built:
+// local blocks first, then exch when it is not nil.
+func newBlockService(bs *blockstore.Store, exch exchange.Interface) blockservice.BlockService {
+	if exch == nil {
+		exch = offline.Exchange(bs.Blockstore())
+	}
+	// The block store skips blocks it already has, so the blockservice
+	// need not check first.
+	return blockservice.New(bs.Blockstore(), exch, blockservice.WriteThrough(true))
+}
+
+// Close closes the namespace and the block store. It does not close
+// Config.Exchange. Idempotent. Calls in flight MUST have returned, and
+// content readers MUST be closed, before Close is called.
+func (n *Node) Close() error {
+	n.closeOnce.Do(func() {
+		err1 := n.ns.Close()
+		err2 := n.blocks.Close()
+		n.metrics.unregister()
+		n.closeErr = errors.Join(err1, err2)
+	})
+	return n.closeErr
+}
+
+// Namespace returns the node's namespace.
+func (n *Node) Namespace() Namespace { return n.ns }
+
+// ListBuckets implements s3api.ObjectStore.
+func (n *Node) ListBuckets(ctx context.Context) ([]s3api.BucketInfo, error) {
+	bs, err := n.ns.ListBuckets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]s3api.BucketInfo, len(bs))
+	for i, b := range bs {
+		out[i] = s3api.BucketInfo{Name: b.Name, CreationDate: b.Created, Location: b.Location}
+	}
+	return out, nil
+}
+
+// CreateBucket implements s3api.ObjectStore.
+func (n *Node) CreateBucket(ctx context.Context, in s3api.CreateBucketInput) error {
+	return n.ns.CreateBucket(ctx, BucketRecord{Name: in.Bucket, Created: n.cfg.Clock().UTC(), Location: in.Location})
+}
+
+// HeadBucket implements s3api.ObjectStore.
+func (n *Node) HeadBucket(ctx context.Context, bucket string) (*s3api.BucketInfo, error) {
+	b, err := n.ns.GetBucket(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	return &s3api.BucketInfo{Name: b.Name, CreationDate: b.Created, Location: b.Location}, nil
+}
+
+// DeleteBucket implements s3api.ObjectStore.
+func (n *Node) DeleteBucket(ctx context.Context, bucket string) error {
+	return n.ns.DeleteBucket(ctx, bucket)
+}
+
+// HeadObject implements s3api.ObjectStore.
+func (n *Node) HeadObject(ctx context.Context, bucket, key string) (*s3api.ObjectInfo, error) {
+	rec, err := n.ns.GetObject(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	return objectInfo(rec), nil
+}
+
+// DeleteObject implements s3api.ObjectStore. The object's blocks stay in
+// the block store until garbage collection.
+func (n *Node) DeleteObject(ctx context.Context, bucket, key string) error {
+	return n.ns.DeleteObject(ctx, bucket, key)
+}
+
+func objectInfo(r *ObjectRecord) *s3api.ObjectInfo {
+	return &s3api.ObjectInfo{
+		Bucket:       r.Bucket,
+		Key:          r.Key,
+		Size:         r.Size,
+		ETag:         r.ETag,
+		LastModified: r.LastModified,
+		CID:          r.Root,
+		Metadata: s3api.ObjectMetadata{
+			ContentType:        r.ContentType,
+			ContentEncoding:    r.ContentEncoding,
+			ContentDisposition: r.ContentDisposition,
+			ContentLanguage:    r.ContentLanguage,
+			CacheControl:       r.CacheControl,
+			Expires:            r.Expires,
+			User:               r.User,
+		},
+		Checksums: r.Checksums,
+	}
+}

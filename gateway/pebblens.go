@@ -1,0 +1,375 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+
+	"github.com/cockroachdb/pebble/v2"
+
+	"s3mesh/s3api/s3err"
+)
+
+// PebbleNamespace is a Namespace in a local Pebble database. Keys are
+//
+//	b/<bucket>         bucket record
+//	o/<bucket>/<key>   object record
+//
+// Bucket names cannot contain '/', so "o/<bucket>/" is an exact range and
+// byte order within it is key order. Every write is synced.
+type PebbleNamespace struct {
+	db *pebble.DB
+	wo *pebble.WriteOptions
+
+	// bucketMu orders bucket creation and deletion (exclusive) against
+	// object writes (shared), so an object is never written into a bucket
+	// being deleted.
+	bucketMu sync.RWMutex
+	seed     maphash.Seed
+	keyMu    [256]sync.Mutex // serialises check-and-commit per key
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ Namespace = (*PebbleNamespace)(nil)
+
+// PebbleNamespaceConfig configures a PebbleNamespace.
+type PebbleNamespaceConfig struct {
+	// Dir is the database directory, created if missing. Required.
+	Dir string
+	// NoSync commits writes without fsync: a crash can lose acknowledged
+	// writes. For tests only. Default false.
+	NoSync bool
+	// Logger receives Pebble's messages. nil discards.
+	Logger *slog.Logger
+}
+
+// OpenPebbleNamespace opens (creating if needed) the namespace database in
+// cfg.Dir.
+func OpenPebbleNamespace(cfg PebbleNamespaceConfig) (*PebbleNamespace, error) {
+	if cfg.Dir == "" {
+		return nil, errors.New("open namespace: dir is required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	db, err := pebble.Open(cfg.Dir, &pebble.Options{Logger: pebbleLogger{cfg.Logger}})
+	if err != nil {
+		return nil, fmt.Errorf("open namespace %s: %w", cfg.Dir, err)
+	}
+	wo := pebble.Sync
+	if cfg.NoSync {
+		wo = pebble.NoSync
+	}
+	return &PebbleNamespace{db: db, wo: wo, seed: maphash.MakeSeed()}, nil
+}
+
+// Close closes the database. Idempotent.
+func (n *PebbleNamespace) Close() error {
+	n.closeOnce.Do(func() {
+		n.closeErr = n.db.Close()
+		if n.closeErr != nil {
+			n.closeErr = fmt.Errorf("close namespace: %w", n.closeErr)
+		}
+	})
+	return n.closeErr
+}
+
+func bucketKey(name string) []byte { return append([]byte("b/"), name...) }
+
+func objectPrefix(bucket string) []byte {
+	k := make([]byte, 0, 3+len(bucket))
+	k = append(k, "o/"...)
+	k = append(k, bucket...)
+	return append(k, '/')
+}
+
+func objectKey(bucket, key string) []byte { return append(objectPrefix(bucket), key...) }
+
+// upperBound returns the smallest key greater than every key with prefix
+// p, or nil when there is none.
+func upperBound(p []byte) []byte {
+	b := bytes.Clone(p)
+	for i := len(b) - 1; i >= 0; i-- {
+		if b[i] < 0xff {
+			b[i]++
+			return b[:i+1]
+		}
+	}
+	return nil
+}
+
+func (n *PebbleNamespace) get(key []byte) ([]byte, bool, error) {
+	v, closer, err := n.db.Get(key)
+	if errors.Is(err, pebble.ErrNotFound) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	out := bytes.Clone(v)
+	closer.Close()
+	return out, true, nil
+}
+
+func (n *PebbleNamespace) bucketExists(name string) (bool, error) {
+	_, ok, err := n.get(bucketKey(name))
+	return ok, err
+}
+
+// CreateBucket implements Namespace.
+func (n *PebbleNamespace) CreateBucket(ctx context.Context, b BucketRecord) error {
+	n.bucketMu.Lock()
+	defer n.bucketMu.Unlock()
+	ok, err := n.bucketExists(b.Name)
+	if err != nil {
+		return fmt.Errorf("create bucket %s: %w", b.Name, err)
+	}
+	if ok {
+		return fmt.Errorf("create bucket %s: %w", b.Name, s3err.ErrBucketAlreadyOwnedByYou)
+	}
+	v, err := encodeBucket(b)
+	if err != nil {
+		return err
+	}
+	if err := n.db.Set(bucketKey(b.Name), v, n.wo); err != nil {
+		return fmt.Errorf("create bucket %s: %w", b.Name, err)
+	}
+	return nil
+}
+
+// GetBucket implements Namespace.
+func (n *PebbleNamespace) GetBucket(ctx context.Context, name string) (*BucketRecord, error) {
+	v, ok, err := n.get(bucketKey(name))
+	if err != nil {
+		return nil, fmt.Errorf("get bucket %s: %w", name, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("get bucket %s: %w", name, s3err.ErrNoSuchBucket)
+	}
+	return decodeBucket(name, v)
+}
+
+// DeleteBucket implements Namespace.
+func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
+	n.bucketMu.Lock()
+	defer n.bucketMu.Unlock()
+	ok, err := n.bucketExists(name)
+	if err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	if !ok {
+		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrNoSuchBucket)
+	}
+	p := objectPrefix(name)
+	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	nonEmpty := it.First()
+	if err := it.Close(); err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	if nonEmpty {
+		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrBucketNotEmpty)
+	}
+	if err := n.db.Delete(bucketKey(name), n.wo); err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	return nil
+}
+
+// ListBuckets implements Namespace.
+func (n *PebbleNamespace) ListBuckets(ctx context.Context) ([]BucketRecord, error) {
+	p := []byte("b/")
+	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return nil, fmt.Errorf("list buckets: %w", err)
+	}
+	defer it.Close()
+	var out []BucketRecord
+	for ok := it.First(); ok; ok = it.Next() {
+		b, err := decodeBucket(string(it.Key()[len(p):]), it.Value())
+		if err != nil {
+			return nil, fmt.Errorf("list buckets: %w", err)
+		}
+		out = append(out, *b)
+	}
+	if err := it.Error(); err != nil {
+		return nil, fmt.Errorf("list buckets: %w", err)
+	}
+	return out, nil
+}
+
+// GetObject implements Namespace.
+func (n *PebbleNamespace) GetObject(ctx context.Context, bucket, key string) (*ObjectRecord, error) {
+	v, ok, err := n.get(objectKey(bucket, key))
+	if err != nil {
+		return nil, fmt.Errorf("get object %s/%s: %w", bucket, key, err)
+	}
+	if !ok {
+		// Tell a missing bucket from a missing key only on the miss path.
+		exists, err := n.bucketExists(bucket)
+		if err != nil {
+			return nil, fmt.Errorf("get object %s/%s: %w", bucket, key, err)
+		}
+		if !exists {
+			return nil, fmt.Errorf("get object %s/%s: %w", bucket, key, s3err.ErrNoSuchBucket)
+		}
+		return nil, fmt.Errorf("get object %s/%s: %w", bucket, key, s3err.ErrNoSuchKey)
+	}
+	return decodeObject(bucket, key, v)
+}
+
+func (n *PebbleNamespace) lockKey(bucket, key string) *sync.Mutex {
+	var h maphash.Hash
+	h.SetSeed(n.seed)
+	h.WriteString(bucket)
+	h.WriteByte('/')
+	h.WriteString(key)
+	return &n.keyMu[h.Sum64()%uint64(len(n.keyMu))]
+}
+
+// PutObject implements Namespace.
+func (n *PebbleNamespace) PutObject(ctx context.Context, rec *ObjectRecord, check PutCheck) error {
+	v, err := encodeObject(rec)
+	if err != nil {
+		return err
+	}
+	n.bucketMu.RLock()
+	defer n.bucketMu.RUnlock()
+	ok, err := n.bucketExists(rec.Bucket)
+	if err != nil {
+		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
+	}
+	if !ok {
+		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, s3err.ErrNoSuchBucket)
+	}
+	mu := n.lockKey(rec.Bucket, rec.Key)
+	mu.Lock()
+	defer mu.Unlock()
+	k := objectKey(rec.Bucket, rec.Key)
+	if check != nil {
+		var cur *ObjectRecord
+		old, found, err := n.get(k)
+		if err != nil {
+			return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
+		}
+		if found {
+			if cur, err = decodeObject(rec.Bucket, rec.Key, old); err != nil {
+				return err
+			}
+		}
+		if err := check(cur); err != nil {
+			return err
+		}
+	}
+	if err := n.db.Set(k, v, n.wo); err != nil {
+		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
+	}
+	return nil
+}
+
+// DeleteObject implements Namespace.
+func (n *PebbleNamespace) DeleteObject(ctx context.Context, bucket, key string) error {
+	n.bucketMu.RLock()
+	defer n.bucketMu.RUnlock()
+	ok, err := n.bucketExists(bucket)
+	if err != nil {
+		return fmt.Errorf("delete object %s/%s: %w", bucket, key, err)
+	}
+	if !ok {
+		return fmt.Errorf("delete object %s/%s: %w", bucket, key, s3err.ErrNoSuchBucket)
+	}
+	mu := n.lockKey(bucket, key)
+	mu.Lock()
+	defer mu.Unlock()
+	if err := n.db.Delete(objectKey(bucket, key), n.wo); err != nil {
+		return fmt.Errorf("delete object %s/%s: %w", bucket, key, err)
+	}
+	return nil
+}
+
+// Objects implements Namespace. The iterator reads a consistent snapshot
+// taken when it is created.
+func (n *PebbleNamespace) Objects(ctx context.Context, bucket, start string) (ObjectIterator, error) {
+	ok, err := n.bucketExists(bucket)
+	if err != nil {
+		return nil, fmt.Errorf("list objects %s: %w", bucket, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("list objects %s: %w", bucket, s3err.ErrNoSuchBucket)
+	}
+	p := objectPrefix(bucket)
+	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return nil, fmt.Errorf("list objects %s: %w", bucket, err)
+	}
+	pi := &pebbleIter{it: it, bucket: bucket, prefix: p}
+	pi.Seek(start)
+	return pi, nil
+}
+
+type pebbleIter struct {
+	it      *pebble.Iterator
+	bucket  string
+	prefix  []byte
+	seekBuf []byte
+	// positioned is true after a Seek: the iterator already stands on the
+	// entry the next Next returns.
+	positioned bool
+	valid      bool
+}
+
+func (p *pebbleIter) Next() bool {
+	if p.positioned {
+		p.positioned = false
+	} else if p.valid {
+		p.valid = p.it.Next()
+	}
+	return p.valid
+}
+
+func (p *pebbleIter) Seek(key string) {
+	p.seekBuf = append(append(p.seekBuf[:0], p.prefix...), key...)
+	p.valid = p.it.SeekGE(p.seekBuf)
+	p.positioned = true
+}
+
+func (p *pebbleIter) Key() string { return string(p.it.Key()[len(p.prefix):]) }
+
+func (p *pebbleIter) Record() (*ObjectRecord, error) {
+	return decodeObject(p.bucket, p.Key(), p.it.Value())
+}
+
+func (p *pebbleIter) Err() error {
+	if err := p.it.Error(); err != nil {
+		return fmt.Errorf("list objects %s: %w", p.bucket, err)
+	}
+	return nil
+}
+
+func (p *pebbleIter) Close() error { return p.it.Close() }
+
+// pebbleLogger adapts slog to Pebble's logger. Fatalf logs and panics, as
+// Pebble expects it not to return.
+type pebbleLogger struct{ l *slog.Logger }
+
+func (p pebbleLogger) Infof(format string, args ...any) {
+	p.l.Debug(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Errorf(format string, args ...any) {
+	p.l.Error(fmt.Sprintf(format, args...), "component", "pebble")
+}
+
+func (p pebbleLogger) Fatalf(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	p.l.Error(msg, "component", "pebble")
+	panic(msg)
+}

@@ -1,0 +1,216 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"maps"
+	"time"
+
+	chunker "github.com/ipfs/boxo/chunker"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
+	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/multiformats/go-multihash"
+
+	"s3mesh/s3api"
+	"s3mesh/s3api/s3err"
+)
+
+// importBatchBytes bounds the blocks buffered by one import before they are
+// written: ipld.Batch splits it over its parallel commits, so an import
+// holds at most about this much block data beyond the chunk being read.
+const importBatchBytes = 4 << 20
+
+// PutObject implements s3api.ObjectStore.
+//
+// The body is chunked into a UnixFS DAG while its MD5 and length are
+// computed; the DAG's blocks are made durable, and only then is the record
+// committed, under the key's commit lock together with the conditions. A
+// failed or rejected PUT leaves no record but may leave blocks, which
+// garbage collection reclaims. Imports run outside any lock, so PUTs of
+// different keys stream in parallel.
+func (n *Node) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
+	info, result, err := n.putObject(ctx, in)
+	n.metrics.puts.WithLabelValues(result).Inc()
+	return info, err
+}
+
+func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, string, error) {
+	// Fail fast on a missing bucket or a condition that already fails;
+	// both are checked again atomically with the commit.
+	cur, err := n.ns.GetObject(ctx, in.Bucket, in.Key)
+	switch {
+	case errors.Is(err, s3err.ErrNoSuchBucket):
+		return nil, "rejected", err
+	case errors.Is(err, s3err.ErrNoSuchKey):
+		cur = nil
+	case err != nil:
+		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	check := putCheck(in.Conditions)
+	if check != nil {
+		if err := check(cur); err != nil {
+			return nil, "rejected", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+		}
+	}
+
+	start := time.Now()
+	res, err := n.importDAG(ctx, in.Body)
+	n.metrics.putBytes.Add(float64(res.size))
+	if err != nil {
+		if res.bodyErr {
+			return nil, "aborted", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+		}
+		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	if in.Size >= 0 && res.size != in.Size {
+		return nil, "aborted", fmt.Errorf("put %s/%s: read %d bytes, want %d: %w", in.Bucket, in.Key, res.size, in.Size, s3err.ErrIncompleteBody)
+	}
+	if in.ContentMD5 != nil && !bytes.Equal(in.ContentMD5, res.md5) {
+		return nil, "aborted", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, s3err.ErrBadDigest)
+	}
+	if err := n.blocks.Sync(ctx); err != nil {
+		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	n.metrics.importDur.Observe(time.Since(start).Seconds())
+
+	rec := &ObjectRecord{
+		Bucket:             in.Bucket,
+		Key:                in.Key,
+		Root:               res.root.String(),
+		Size:               res.size,
+		ETag:               hex.EncodeToString(res.md5),
+		LastModified:       n.cfg.Clock().UTC(),
+		ContentType:        in.Metadata.ContentType,
+		ContentEncoding:    in.Metadata.ContentEncoding,
+		ContentDisposition: in.Metadata.ContentDisposition,
+		ContentLanguage:    in.Metadata.ContentLanguage,
+		CacheControl:       in.Metadata.CacheControl,
+		Expires:            in.Metadata.Expires,
+		User:               cloneMap(in.Metadata.User),
+		Checksums:          cloneMap(in.Checksums),
+	}
+	if err := n.ns.PutObject(ctx, rec, check); err != nil {
+		if errors.Is(err, s3err.ErrNoSuchBucket) || errors.Is(err, s3err.ErrPreconditionFailed) || errors.Is(err, s3err.ErrNoSuchKey) {
+			return nil, "rejected", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+		}
+		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	return objectInfo(rec), "ok", nil
+}
+
+func cloneMap(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return maps.Clone(m)
+}
+
+// putCheck turns the conditional-write headers into a PutCheck, nil when
+// there is none.
+func putCheck(c s3api.PutConditions) PutCheck {
+	if c.IfNoneMatch == "" && c.IfMatch == "" {
+		return nil
+	}
+	return func(cur *ObjectRecord) error {
+		if c.IfNoneMatch == "*" && cur != nil {
+			return s3err.ErrPreconditionFailed
+		}
+		if c.IfMatch != "" {
+			if cur == nil {
+				return s3err.ErrNoSuchKey
+			}
+			if c.IfMatch != "*" && c.IfMatch != cur.ETag {
+				return s3err.ErrPreconditionFailed
+			}
+		}
+		return nil
+	}
+}
+
+// importResult is what importDAG learned about a body.
+type importResult struct {
+	root cid.Cid
+	size int64
+	md5  []byte
+	// bodyErr reports that the import failed because reading the body
+	// failed; the error returned is then the body's own error, unwrapped.
+	bodyErr bool
+}
+
+// importDAG chunks r into a balanced UnixFS DAG (CIDv1, raw leaves) stored
+// through the node's DAG service. It returns the root once every block has
+// been handed to the block store (not yet synced).
+func (n *Node) importDAG(ctx context.Context, r io.Reader) (importResult, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	body := &hashingReader{ctx: ctx, r: r, h: md5.New()}
+	batch := ipld.NewBufferedDAG(ctx, n.dag,
+		ipld.MaxSizeBatchOption(importBatchBytes),
+		ipld.MaxNodesBatchOption(128))
+	params := helpers.DagBuilderParams{
+		RawLeaves:  true,
+		CidBuilder: cid.V1Builder{Codec: cid.DagProtobuf, MhType: multihash.SHA2_256},
+		Maxlinks:   helpers.DefaultLinksPerBlock,
+		Dagserv:    batch,
+	}
+	db, err := params.New(chunker.NewSizeSplitter(body, int64(n.cfg.ChunkSize)))
+	var root ipld.Node
+	if err == nil {
+		root, err = balanced.Layout(db)
+	}
+	if err == nil {
+		err = batch.Commit()
+	} else {
+		cancel()
+		batch.Commit() // waits for in-flight commits; the error is err's
+	}
+	res := importResult{size: body.n}
+	if body.err != nil {
+		// The body failed: report its error whatever the builder made of it.
+		res.bodyErr = true
+		return res, body.err
+	}
+	if err != nil {
+		return res, fmt.Errorf("import dag: %w", err)
+	}
+	res.root = root.Cid()
+	res.md5 = body.h.Sum(nil)
+	return res, nil
+}
+
+// hashingReader hashes and counts what it reads, records the first read
+// error other than io.EOF, and stops when ctx is done.
+type hashingReader struct {
+	ctx context.Context
+	r   io.Reader
+	h   hash.Hash
+	n   int64
+	err error
+}
+
+func (h *hashingReader) Read(p []byte) (int, error) {
+	if h.err != nil {
+		return 0, h.err
+	}
+	if err := h.ctx.Err(); err != nil {
+		h.err = err
+		return 0, err
+	}
+	k, err := h.r.Read(p)
+	if k > 0 {
+		h.h.Write(p[:k])
+		h.n += int64(k)
+	}
+	if err != nil && err != io.EOF {
+		h.err = err
+	}
+	return k, err
+}

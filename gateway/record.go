@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Records are stored as a version byte followed by JSON with short field
+// names. Decoders reject unknown versions, so a future encoding can be
+// introduced beside this one.
+const recordV1 = 1
+
+var errRecordVersion = errors.New("unknown record version")
+
+type objectRecordV1 struct {
+	Root      string            `json:"r"`
+	Size      int64             `json:"s"`
+	ETag      string            `json:"e"`
+	Modified  int64             `json:"m"` // Unix nanoseconds
+	Type      string            `json:"ct,omitempty"`
+	Encoding  string            `json:"ce,omitempty"`
+	Disp      string            `json:"cd,omitempty"`
+	Lang      string            `json:"cl,omitempty"`
+	Cache     string            `json:"cc,omitempty"`
+	Expires   string            `json:"ex,omitempty"`
+	User      map[string]string `json:"u,omitempty"`
+	Checksums map[string]string `json:"ck,omitempty"`
+}
+
+// encodeObject encodes rec without its bucket and key, which the storage
+// key carries.
+func encodeObject(rec *ObjectRecord) ([]byte, error) {
+	b, err := json.Marshal(objectRecordV1{
+		Root: rec.Root, Size: rec.Size, ETag: rec.ETag, Modified: rec.LastModified.UnixNano(),
+		Type: rec.ContentType, Encoding: rec.ContentEncoding, Disp: rec.ContentDisposition,
+		Lang: rec.ContentLanguage, Cache: rec.CacheControl, Expires: rec.Expires,
+		User: rec.User, Checksums: rec.Checksums,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("encode object record: %w", err)
+	}
+	return append([]byte{recordV1}, b...), nil
+}
+
+func decodeObject(bucket, key string, b []byte) (*ObjectRecord, error) {
+	if len(b) == 0 || b[0] != recordV1 {
+		return nil, fmt.Errorf("decode object record %s/%s: %w", bucket, key, errRecordVersion)
+	}
+	var r objectRecordV1
+	if err := json.Unmarshal(b[1:], &r); err != nil {
+		return nil, fmt.Errorf("decode object record %s/%s: %w", bucket, key, err)
+	}
+	if len(r.User) == 0 {
+		r.User = nil
+	}
+	if len(r.Checksums) == 0 {
+		r.Checksums = nil
+	}
+	return &ObjectRecord{
+		Bucket: bucket, Key: key, Root: r.Root, Size: r.Size, ETag: r.ETag,
+		LastModified: time.Unix(0, r.Modified).UTC(),
+		ContentType:  r.Type, ContentEncoding: r.Encoding, ContentDisposition: r.Disp,
+		ContentLanguage: r.Lang, CacheControl: r.Cache, Expires: r.Expires,
+		User: r.User, Checksums: r.Checksums,
+	}, nil
+}
+
+type bucketRecordV1 struct {
+	Created  int64  `json:"c"`
+	Location string `json:"l,omitempty"`
+}
+
+func encodeBucket(b BucketRecord) ([]byte, error) {
+	out, err := json.Marshal(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location})
+	if err != nil {
+		return nil, fmt.Errorf("encode bucket record: %w", err)
+	}
+	return append([]byte{recordV1}, out...), nil
+}
+
+func decodeBucket(name string, b []byte) (*BucketRecord, error) {
+	if len(b) == 0 || b[0] != recordV1 {
+		return nil, fmt.Errorf("decode bucket record %s: %w", name, errRecordVersion)
+	}
+	var r bucketRecordV1
+	if err := json.Unmarshal(b[1:], &r); err != nil {
+		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
+	}
+	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location}, nil
+}
