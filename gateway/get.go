@@ -13,6 +13,7 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"s3mesh/s3api"
+	"s3mesh/s3api/s3err"
 )
 
 // readAhead is how many leaves a content reader fetches ahead of the one
@@ -85,9 +86,16 @@ type rangeReader struct {
 	closeMu sync.Once
 }
 
+// blockErr wraps a block fetch failure. A block that is not available is
+// answered ServiceUnavailable with a client-safe message naming it; the
+// error also matches ErrBlockUnavailable.
 func blockErr(c cid.Cid, err error) error {
 	if ipld.IsNotFound(err) {
-		return fmt.Errorf("read block %s: %w: %w", c, ErrBlockUnavailable, err)
+		return &s3err.Error{
+			Code:    s3err.ErrServiceUnavailable,
+			Message: fmt.Sprintf("Content %s is not available on this node or any reachable peer.", c),
+			Err:     fmt.Errorf("read block %s: %w: %w", c, ErrBlockUnavailable, err),
+		}
 	}
 	return fmt.Errorf("read block %s: %w", c, err)
 }

@@ -34,6 +34,11 @@ type ObjectRecord struct {
 	User map[string]string
 	// Checksums maps an algorithm name to its base64 value.
 	Checksums map[string]string
+	// Tags are the object's tags; nil when there are none.
+	Tags map[string]string
+	// PartSizes are the sizes of the parts of an object assembled from a
+	// multipart upload, in order; nil for an object written in one PUT.
+	PartSizes []int64
 }
 
 // PutCheck decides, atomically with a commit, whether the commit may
@@ -76,6 +81,12 @@ type Namespace interface {
 	// respect to every other PutObject and DeleteObject of the same key.
 	// It returns s3err.ErrNoSuchBucket, or check's error.
 	PutObject(ctx context.Context, rec *ObjectRecord, check PutCheck) error
+	// UpdateObject replaces the record of bucket/key with what fn returns
+	// when given the current one (nil when the key is absent); fn and the
+	// commit MUST be atomic with respect to every other write of the key.
+	// An error from fn aborts the update and is returned unchanged. It
+	// returns the record committed, or s3err.ErrNoSuchBucket.
+	UpdateObject(ctx context.Context, bucket, key string, fn func(cur *ObjectRecord) (*ObjectRecord, error)) (*ObjectRecord, error)
 	// DeleteObject removes bucket/key; removing a missing key succeeds. It
 	// returns s3err.ErrNoSuchBucket.
 	DeleteObject(ctx context.Context, bucket, key string) error

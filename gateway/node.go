@@ -19,7 +19,9 @@ import (
 )
 
 // ErrBlockUnavailable marks a read that failed because a block of the
-// object is neither stored locally nor retrievable from the exchange.
+// object is neither stored locally nor retrievable from the exchange. Such
+// errors are also an *s3err.Error with code ServiceUnavailable whose
+// client-safe message names the missing block.
 var ErrBlockUnavailable = errors.New("block unavailable")
 
 // Node is an s3mesh node's storage: an s3api.ObjectStore over UnixFS DAGs
@@ -172,5 +174,7 @@ func objectInfo(r *ObjectRecord) *s3api.ObjectInfo {
 			User:               r.User,
 		},
 		Checksums: r.Checksums,
+		Tags:      r.Tags,
+		PartSizes: r.PartSizes,
 	}
 }

@@ -452,8 +452,12 @@ func TestRangeFetchesOnlyCoveredBlocks(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	if _, err := io.ReadAll(r); !errors.Is(err, ErrBlockUnavailable) {
-		t.Fatalf("read into a deleted leaf: %v, want ErrBlockUnavailable", err)
+	_, err = io.ReadAll(r)
+	if !errors.Is(err, ErrBlockUnavailable) || !errors.Is(err, s3err.ErrServiceUnavailable) {
+		t.Fatalf("read into a deleted leaf: %v, want ErrBlockUnavailable and ServiceUnavailable", err)
+	}
+	if e, ok := s3err.As(err); !ok || !strings.Contains(e.ClientMessage(), leaves[last+1].String()) {
+		t.Fatalf("client message %v does not name the missing block %s", e, leaves[last+1])
 	}
 }
 
@@ -607,5 +611,30 @@ s3mesh_blockstore_blocks 4
 	}
 	if got := testutil.CollectAndCount(reg, "s3mesh_gateway_dag_import_duration_seconds"); got != 1 {
 		t.Fatalf("import histogram: %d series", got)
+	}
+}
+
+// TestCopySharesContent: a copy names the source's root and adds no block.
+func TestCopySharesContent(t *testing.T) {
+	t.Parallel()
+	n := newTestNode(t, Config{ChunkSize: 100})
+	mustBucket(t, n, "a")
+	mustBucket(t, n, "b")
+	src := put(t, n, "a", "src", randBytes(9, 1000))
+	before := n.blocks.Stats()
+	cp, err := n.CopyObject(context.Background(), &s3api.CopyObjectInput{Bucket: "b", Key: "dst", SourceBucket: "a", SourceKey: "src",
+		ReplaceMetadata: true, Tags: map[string]string{"t": "v"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cp.CID != src.CID || cp.ETag != src.ETag || cp.Size != src.Size || cp.Tags["t"] != "v" {
+		t.Fatalf("copy %+v of %+v", cp, src)
+	}
+	if after := n.blocks.Stats(); after != before {
+		t.Fatalf("copy changed the block store: %+v -> %+v", before, after)
+	}
+	if _, err := n.CopyObject(context.Background(), &s3api.CopyObjectInput{Bucket: "b", Key: "dst", SourceBucket: "a", SourceKey: "src",
+		SourceETag: "other"}); !errors.Is(err, s3err.ErrPreconditionFailed) {
+		t.Fatalf("copy with a stale source etag: %v", err)
 	}
 }

@@ -275,6 +275,46 @@ func (n *PebbleNamespace) PutObject(ctx context.Context, rec *ObjectRecord, chec
 	return nil
 }
 
+// UpdateObject implements Namespace.
+func (n *PebbleNamespace) UpdateObject(ctx context.Context, bucket, key string, fn func(cur *ObjectRecord) (*ObjectRecord, error)) (*ObjectRecord, error) {
+	n.bucketMu.RLock()
+	defer n.bucketMu.RUnlock()
+	ok, err := n.bucketExists(bucket)
+	if err != nil {
+		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
+	}
+	if !ok {
+		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, s3err.ErrNoSuchBucket)
+	}
+	mu := n.lockKey(bucket, key)
+	mu.Lock()
+	defer mu.Unlock()
+	k := objectKey(bucket, key)
+	var cur *ObjectRecord
+	old, found, err := n.get(k)
+	if err != nil {
+		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
+	}
+	if found {
+		if cur, err = decodeObject(bucket, key, old); err != nil {
+			return nil, err
+		}
+	}
+	rec, err := fn(cur)
+	if err != nil {
+		return nil, err
+	}
+	rec.Bucket, rec.Key = bucket, key
+	v, err := encodeObject(rec)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.db.Set(k, v, n.wo); err != nil {
+		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
+	}
+	return rec, nil
+}
+
 // DeleteObject implements Namespace.
 func (n *PebbleNamespace) DeleteObject(ctx context.Context, bucket, key string) error {
 	n.bucketMu.RLock()

@@ -96,6 +96,7 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		Expires:            in.Metadata.Expires,
 		User:               cloneMap(in.Metadata.User),
 		Checksums:          cloneMap(in.Checksums),
+		Tags:               cloneMap(in.Tags),
 	}
 	if err := n.ns.PutObject(ctx, rec, check); err != nil {
 		if errors.Is(err, s3err.ErrNoSuchBucket) || errors.Is(err, s3err.ErrPreconditionFailed) || errors.Is(err, s3err.ErrNoSuchKey) {

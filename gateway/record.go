@@ -27,6 +27,8 @@ type objectRecordV1 struct {
 	Expires   string            `json:"ex,omitempty"`
 	User      map[string]string `json:"u,omitempty"`
 	Checksums map[string]string `json:"ck,omitempty"`
+	Tags      map[string]string `json:"t,omitempty"`
+	PartSizes []int64           `json:"ps,omitempty"`
 }
 
 // encodeObject encodes rec without its bucket and key, which the storage
@@ -36,7 +38,7 @@ func encodeObject(rec *ObjectRecord) ([]byte, error) {
 		Root: rec.Root, Size: rec.Size, ETag: rec.ETag, Modified: rec.LastModified.UnixNano(),
 		Type: rec.ContentType, Encoding: rec.ContentEncoding, Disp: rec.ContentDisposition,
 		Lang: rec.ContentLanguage, Cache: rec.CacheControl, Expires: rec.Expires,
-		User: rec.User, Checksums: rec.Checksums,
+		User: rec.User, Checksums: rec.Checksums, Tags: rec.Tags, PartSizes: rec.PartSizes,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode object record: %w", err)
@@ -58,12 +60,18 @@ func decodeObject(bucket, key string, b []byte) (*ObjectRecord, error) {
 	if len(r.Checksums) == 0 {
 		r.Checksums = nil
 	}
+	if len(r.Tags) == 0 {
+		r.Tags = nil
+	}
+	if len(r.PartSizes) == 0 {
+		r.PartSizes = nil
+	}
 	return &ObjectRecord{
 		Bucket: bucket, Key: key, Root: r.Root, Size: r.Size, ETag: r.ETag,
 		LastModified: time.Unix(0, r.Modified).UTC(),
 		ContentType:  r.Type, ContentEncoding: r.Encoding, ContentDisposition: r.Disp,
 		ContentLanguage: r.Lang, CacheControl: r.Cache, Expires: r.Expires,
-		User: r.User, Checksums: r.Checksums,
+		User: r.User, Checksums: r.Checksums, Tags: r.Tags, PartSizes: r.PartSizes,
 	}, nil
 }
 

@@ -128,7 +128,7 @@ var settings = []setting{
 	{key: "region", usage: "region the node reports", value: func(c *Config) flag.Value { return (*stringValue)(&c.Region) }},
 	{key: "domains", flag: "domain", usage: "base domain for virtual-hosted-style requests (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.Domains) }},
 	{key: "chunk_size", usage: "UnixFS leaf size in bytes for new objects", value: func(c *Config) flag.Value { return (*intValue)(&c.ChunkSize) }},
-	{key: "blockstore", usage: "block store backend: pebble or flatfs (empty: pebble)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
+	{key: "blockstore", usage: "block store backend for a new data directory: flatfs or pebble (empty: flatfs)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},

@@ -18,6 +18,9 @@ type DepChecker struct {
 	// BadDeps maps a forbidden import path, or a prefix ending in "/", to
 	// why it is forbidden.
 	BadDeps map[string]string
+	// BadImports maps an import path the package must not import directly
+	// (it may still reach it through a permitted package) to why.
+	BadImports map[string]string
 	// OnlyStd forbids every dependency outside the standard library and
 	// the module's packages named in Allow.
 	OnlyStd bool
@@ -28,6 +31,17 @@ type DepChecker struct {
 // Check fails t for every forbidden dependency of Pkg (non-test builds only).
 func (c DepChecker) Check(t *testing.T) {
 	t.Helper()
+	if len(c.BadImports) > 0 {
+		out, err := exec.Command("go", "list", "-f", `{{join .Imports "\n"}}`, c.Pkg).Output()
+		if err != nil {
+			t.Fatalf("go list %s: %v", c.Pkg, err)
+		}
+		for _, imp := range strings.Fields(string(out)) {
+			if why, bad := c.BadImports[imp]; bad {
+				t.Errorf("%s imports %s: %s", c.Pkg, imp, why)
+			}
+		}
+	}
 	out, err := exec.Command("go", "list", "-deps", "-json=ImportPath,Standard", c.Pkg).Output()
 	if err != nil {
 		t.Fatalf("go list -deps %s: %v", c.Pkg, err)
