@@ -278,6 +278,13 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ri.op, ri.bucket, ri.key, ri.resource = rv.op, rv.bucket, rv.key, rv.resource()
 	ri.virtualHost = rv.virtualHost
 
+	// An empty body announced with "Expect: 100-continue" is never read,
+	// so net/http would answer without the interim 100; some clients
+	// (botocore) then misread the next response on the connection.
+	if r.ContentLength == 0 && strings.EqualFold(r.Header.Get("Expect"), "100-continue") {
+		w.WriteHeader(http.StatusContinue)
+	}
+
 	done := h.metrics.begin(ri.op)
 	rw := &responseWriter{ResponseWriter: w}
 	var body *countingReader

@@ -106,6 +106,15 @@ func (e *env) do(r req) *httptest.ResponseRecorder {
 	e.t.Helper()
 	rec := httptest.NewRecorder()
 	e.h.ServeHTTP(rec, e.newRequest(r))
+	// Read header names as a client does: net/http canonicalises them when
+	// it parses a response, whatever case the server wrote.
+	h := rec.Header()
+	for k, v := range h {
+		if c := http.CanonicalHeaderKey(k); c != k {
+			delete(h, k)
+			h[c] = append(h[c], v...)
+		}
+	}
 	return rec
 }
 

@@ -203,7 +203,10 @@ func setObjectHeaders(hdr http.Header, obj *ObjectInfo, withChecksums bool) {
 		}
 	}
 	for k, v := range md.User {
-		hdr[http.CanonicalHeaderKey("x-amz-meta-"+k)] = []string{v}
+		// Set the name as stored (lower case), bypassing Go's
+		// canonical form: S3 answers x-amz-meta-* names in lower case,
+		// and clients hand them to users as they arrive.
+		hdr["x-amz-meta-"+k] = []string{v}
 	}
 	if obj.CID != "" {
 		hdr.Set(cidHeader, obj.CID)

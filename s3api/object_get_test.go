@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -171,5 +172,21 @@ func TestGetObjectUnavailable(t *testing.T) {
 	}
 	if rec.Header().Get("ETag") != "" || rec.Header().Get("Content-Length") != fmt.Sprint(rec.Body.Len()) {
 		t.Errorf("object headers leaked into the error: %v", rec.Header())
+	}
+}
+
+// TestUserMetadataNamesLowerCase checks x-amz-meta-* names go out as
+// stored, in lower case, as S3 sends them: boto3 and others hand the names
+// to users exactly as they arrive.
+func TestUserMetadataNamesLowerCase(t *testing.T) {
+	e := newEnv(t)
+	e.mustDo(req{method: "PUT", target: "/bkt"}, 200)
+	e.mustDo(req{method: "PUT", target: "/bkt/k", body: []byte("x"), hdr: map[string]string{"X-Amz-Meta-Mixed-Case": "v", "x-amz-meta-mtime": "17"}}, 200)
+	rec := httptest.NewRecorder()
+	e.h.ServeHTTP(rec, e.newRequest(req{method: "HEAD", target: "/bkt/k"}))
+	for _, name := range []string{"x-amz-meta-mixed-case", "x-amz-meta-mtime"} {
+		if _, ok := rec.Header()[name]; !ok {
+			t.Errorf("response lacks the lower-case header name %q: %v", name, rec.Header())
+		}
 	}
 }

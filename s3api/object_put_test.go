@@ -1,12 +1,17 @@
 package s3api_test
 
 import (
+	"bufio"
 	"context"
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"s3mesh/s3api"
 	"s3mesh/s3api/internal/checksum"
@@ -136,5 +141,34 @@ func TestPutObjectMetadata(t *testing.T) {
 	obj, _ = e.store.HeadObject(context.Background(), "bkt1", "untyped")
 	if obj.Metadata.ContentType != "binary/octet-stream" {
 		t.Errorf("default Content-Type %q", obj.Metadata.ContentType)
+	}
+}
+
+// TestEmptyBodyExpectContinue checks an empty PUT announced with
+// "Expect: 100-continue" gets the interim 100 before its final answer:
+// botocore misreads the next response on the connection otherwise.
+func TestEmptyBodyExpectContinue(t *testing.T) {
+	e := newEnv(t)
+	e.mustDo(req{method: "PUT", target: "/bkt"}, 200)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	r := e.newRequest(req{method: "PUT", target: srv.URL + "/bkt/empty", hdr: map[string]string{"Expect": "100-continue"}})
+	conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(30 * time.Second))
+	if err := r.Write(conn); err != nil {
+		t.Fatal(err)
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, r)
+	if err != nil || resp.StatusCode != http.StatusContinue {
+		t.Fatalf("first response: %v %v, want 100 Continue", resp, err)
+	}
+	resp, err = http.ReadResponse(br, r)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("final response: %v %v", resp, err)
 	}
 }
