@@ -5,9 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 echo "== real-process and heavy Go tests"
-S3MESH_INTEGRATION=1 S3MESH_HEAVY=1 go test -count=1 -timeout 30m -v -run 'Process|Heavy' ./integration/ 2>&1 \
-  | grep -E '^(=== RUN|--- |PASS|FAIL|ok|panic)|heap|peak|MiB' || true
-S3MESH_INTEGRATION=1 S3MESH_HEAVY=1 go test -count=1 -timeout 30m -run 'Process|Heavy' ./integration/
+S3MESH_INTEGRATION=1 S3MESH_HEAVY=1 go test -count=1 -timeout 30m -v -run 'Process|FlatHeap|Heavy' ./integration/ ./gateway/
 
-echo "== command-line clients"
-bash integration/cli_smoke.sh
+echo "== real command-line clients (aws cli, boto3, rclone, s3cmd; one fresh node per tool)"
+bash integration/clients/run.sh
