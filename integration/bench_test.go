@@ -274,6 +274,35 @@ func BenchmarkGetObject(b *testing.B) {
 				}
 			}
 		})
+		b.Run("size="+sz.name+"/server=s3mesh-presigned", func(b *testing.B) {
+			srv := s3meshServer(b)
+			c := benchSDK(srv.URL, false)
+			ctx := context.Background()
+			if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj"),
+				Body: &uniqueReader{size: sz.size, nonce: 1}, ContentLength: aws.Int64(sz.size)}); err != nil {
+				b.Fatal(err)
+			}
+			pre, err := s3.NewPresignClient(c).PresignGetObject(ctx, &s3.GetObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj")})
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(sz.size)
+			b.ReportAllocs()
+			for b.Loop() {
+				resp, err := http.Get(pre.URL)
+				if err != nil {
+					b.Fatal(err)
+				}
+				n, _ := io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if n != sz.size {
+					b.Fatalf("presigned GET %d bytes, want %d", n, sz.size)
+				}
+			}
+		})
 		b.Run("size="+sz.name+"/server=s3mesh-sdk", func(b *testing.B) {
 			srv := s3meshServer(b)
 			c := benchSDK(srv.URL, false)
