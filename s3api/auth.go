@@ -10,8 +10,11 @@ import (
 )
 
 // newVerifier builds the signature verifier for cfg's root credentials.
+// The verifier learns the bucket of a virtual-hosted-style request from
+// cfg.Domains, as the router does: Signature Version 2 signs it.
 func newVerifier(cfg Config) (*sigv4.Verifier, error) {
 	access, secret := cfg.Credentials.AccessKey, string(cfg.Credentials.SecretKey)
+	vhosts := newRouter(cfg.Domains)
 	v, err := sigv4.New(sigv4.Config{
 		Region: cfg.Region,
 		Credentials: func(accessKey string) (string, bool) {
@@ -22,6 +25,10 @@ func newVerifier(cfg Config) (*sigv4.Verifier, error) {
 		},
 		Now:     cfg.Clock,
 		MaxSkew: cfg.MaxSkew,
+		VirtualHostBucket: func(r *http.Request) string {
+			b, _ := vhosts.virtualBucket(r.Host)
+			return b
+		},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("s3api: signature verifier: %w", err)

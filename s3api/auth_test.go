@@ -3,9 +3,15 @@ package s3api_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base64"
+	"encoding/xml"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -165,5 +171,106 @@ func TestPresigned(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusForbidden {
 		t.Fatalf("tampered presigned GET: %d", resp.StatusCode)
+	}
+}
+
+// TestSignatureV2 drives the handler over HTTP with requests signed by hand
+// with AWS Signature Version 2, as s3cmd (header form) and aws cli v1,
+// boto3 and s3cmd signurl (presigned URLs) send them.
+func TestSignatureV2(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.mustDo(req{method: "PUT", target: "/v2bkt"}, 200)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	sign := func(secret, sts string) string {
+		m := hmac.New(sha1.New, []byte(secret))
+		m.Write([]byte(sts))
+		return base64.StdEncoding.EncodeToString(m.Sum(nil))
+	}
+	send := func(method, target, host string, hdr http.Header, body string) (*http.Response, string) {
+		t.Helper()
+		r, err := http.NewRequest(method, srv.URL+target, strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if host != "" {
+			r.Host = host
+		}
+		for k, v := range hdr {
+			r.Header[k] = v
+		}
+		resp, err := srv.Client().Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp, string(b)
+	}
+	const path = "/v2bkt/dir/a%20b%2Bc%C3%A9" // key "dir/a b+cé"
+
+	// PutObject, header form.
+	date := time.Now().UTC().Format(http.TimeFormat)
+	sts := "PUT\n\ntext/plain\n" + date + "\nx-amz-meta-color:blue\n" + path
+	hdr := http.Header{
+		"Date":             {date},
+		"Content-Type":     {"text/plain"},
+		"X-Amz-Meta-Color": {"blue"},
+		"Authorization":    {"AWS " + testAccessKey + ":" + sign(testSecretKey, sts)},
+	}
+	if resp, body := send("PUT", path, "", hdr, "signed with v2"); resp.StatusCode != 200 {
+		t.Fatalf("v2 PUT: %d %s", resp.StatusCode, body)
+	}
+	obj, err := e.store.HeadObject(context.Background(), "v2bkt", "dir/a b+cé")
+	if err != nil || obj.Size != int64(len("signed with v2")) {
+		t.Fatalf("stored object %+v, %v", obj, err)
+	}
+	hdr["Authorization"] = []string{"AWS " + testAccessKey + ":" + sign("not-the-secret", sts)}
+	if resp, body := send("PUT", path, "", hdr, "x"); !strings.Contains(body, "<Code>SignatureDoesNotMatch</Code>") {
+		t.Fatalf("wrong secret: %d %s", resp.StatusCode, body)
+	}
+
+	// GetObject, presigned, path and virtual-hosted style.
+	exp := strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10)
+	presigned := func(secret, resource, query, expires string) string {
+		s := sign(secret, "GET\n\n\n"+expires+"\n"+resource)
+		q := "AWSAccessKeyId=" + testAccessKey + "&Expires=" + expires + "&Signature=" + url.QueryEscape(s)
+		if query != "" {
+			q = query + "&" + q
+		}
+		return q
+	}
+	for _, tt := range []struct {
+		name, target, host, want, wantType string
+	}{
+		{"path style", path + "?" + presigned(testSecretKey, path, "", exp), "", "200 signed with v2", "text/plain"},
+		{"virtual host", "/dir/a%20b%2Bc%C3%A9?" + presigned(testSecretKey, path, "", exp), "v2bkt.s3.example.com", "200 signed with v2", "text/plain"},
+		{"response override", path + "?" + presigned(testSecretKey, path+"?response-content-type=text/html; charset=utf-8",
+			"response-content-type=text%2Fhtml%3B%20charset%3Dutf-8", exp), "", "200 signed with v2", "text/html; charset=utf-8"},
+		{"override not signed", path + "?response-content-type=text%2Fhtml&" + presigned(testSecretKey, path, "", exp), "", "403 SignatureDoesNotMatch", ""},
+		{"expired", path + "?" + presigned(testSecretKey, path, "", "1700000000"), "", "403 AccessDenied", ""},
+		{"wrong secret", path + "?" + presigned("not-the-secret", path, "", exp), "", "403 SignatureDoesNotMatch", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := send("GET", tt.target, tt.host, nil, "")
+			got := strconv.Itoa(resp.StatusCode) + " " + body
+			if resp.StatusCode != 200 {
+				var x struct{ Code string }
+				if err := xml.Unmarshal([]byte(body), &x); err != nil {
+					t.Fatalf("error body: %v: %s", err, body)
+				}
+				got = strconv.Itoa(resp.StatusCode) + " " + x.Code
+			}
+			if got != tt.want {
+				t.Fatalf("got %q, want %q", got, tt.want)
+			}
+			if tt.wantType != "" && resp.Header.Get("Content-Type") != tt.wantType {
+				t.Errorf("Content-Type %q, want %q", resp.Header.Get("Content-Type"), tt.wantType)
+			}
+		})
 	}
 }

@@ -265,7 +265,8 @@ func TestAuthentication(t *testing.T) {
 		{"skewed", req{method: "GET", target: "/", signTime: time.Now().Add(-time.Hour)}, "RequestTimeTooSkewed"},
 		{"payload hash mismatch", req{method: "PUT", target: "/bkt1/k", body: []byte("abc"),
 			payload: strings.Repeat("0", 64)}, "XAmzContentSHA256Mismatch"},
-		{"signature v2", req{method: "GET", target: "/?AWSAccessKeyId=x&Signature=y&Expires=1", anonymous: true}, "UnsupportedSignature"},
+		{"signature v2 expired", req{method: "GET", target: "/?AWSAccessKeyId=x&Signature=y&Expires=1", anonymous: true}, "AccessDenied"},
+		{"signature v4a", req{method: "GET", target: "/", anonymous: true, hdr: map[string]string{"Authorization": "AWS4-ECDSA-P256-SHA256 Credential=x/20260101/s3/aws4_request, SignedHeaders=host, Signature=00"}}, "UnsupportedSignature"},
 	}
 	e.mustDo(req{method: "PUT", target: "/bkt1"}, 200)
 	for _, tt := range tests {

@@ -1,5 +1,7 @@
 // Package sigv4 authenticates S3 requests signed with AWS Signature
-// Version 4 and verifies their payloads, as Amazon S3 does.
+// Version 4 and verifies their payloads, as Amazon S3 does. It also
+// accepts the older Signature Version 2, which aws cli v1 and boto3
+// presigners and s3cmd still produce.
 //
 // A Verifier checks, for one *http.Request:
 //
@@ -10,7 +12,13 @@
 //     (STREAMING-AWS4-HMAC-SHA256-PAYLOAD, its -TRAILER variant, and
 //     STREAMING-UNSIGNED-PAYLOAD-TRAILER) decoded while every chunk
 //     signature, the trailer signature and the trailer checksum are
-//     verified.
+//     verified;
+//   - Signature Version 2 (HMAC-SHA1), in the "Authorization: AWS
+//     AccessKeyId:Signature" header and in presigned URLs (AWSAccessKeyId,
+//     Expires, Signature). It signs no payload; its canonical resource
+//     names the bucket, which Config.VirtualHostBucket supplies for
+//     virtual-hosted-style requests. Result.Version tells the versions
+//     apart.
 //
 // Usage:
 //
@@ -36,6 +44,7 @@
 // package) only.
 //
 // Specifications:
+//   - https://docs.aws.amazon.com/AmazonS3/latest/API/RESTAuthentication.html
 //   - https://docs.aws.amazon.com/AmazonS3/latest/API/sig-v4-header-based-auth.html
 //   - https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 //   - https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html

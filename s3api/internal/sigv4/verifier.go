@@ -64,6 +64,12 @@ type Config struct {
 	// body as one chunk. Default DefaultMaxChunkSize (5 GiB, the largest
 	// single PUT); zero means the default.
 	MaxChunkSize int64
+	// VirtualHostBucket returns the bucket named by r's Host when r is
+	// addressed virtual-hosted style, and "" otherwise. Only Signature
+	// Version 2 needs it: its canonical resource starts with "/bucket"
+	// even when the bucket is not in the path. nil means every request is
+	// path style. It MUST be safe for concurrent use.
+	VirtualHostBucket func(r *http.Request) string
 }
 
 func (c Config) withDefaults() Config {
@@ -101,7 +107,8 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// Verifier authenticates S3 requests signed with AWS Signature Version 4.
+// Verifier authenticates S3 requests signed with AWS Signature Version 4
+// or, for older clients, Version 2.
 // It is safe for concurrent use.
 type Verifier struct {
 	cfg Config
@@ -127,6 +134,10 @@ type Result struct {
 	Anonymous bool
 	// Presigned is true for query-string authentication.
 	Presigned bool
+	// Version is the signature version verified: SignatureV4 or
+	// SignatureV2; 0 when Anonymous. Version 2 signs no payload: Body is
+	// then the request body as received.
+	Version int
 	// Body replaces r.Body (Verify also assigns it to r.Body). It yields the
 	// decoded payload and verifies it as it is read: a verification failure
 	// surfaces from Read as an *Error before io.EOF is ever returned, so a
@@ -158,32 +169,37 @@ func (r *Result) TrailerValue() string {
 
 // Verify authenticates r and arranges for its body to be verified. It
 // returns an *Error whose Code is the S3 error to answer with. A request
-// with neither an Authorization header nor an X-Amz-Algorithm query
-// parameter yields Result{Anonymous: true} and no error. Verify reads no
+// with no Authorization header and no X-Amz-Algorithm, X-Amz-Credential,
+// X-Amz-Signature, AWSAccessKeyId or Signature query parameter yields
+// Result{Anonymous: true} and no error. An Authorization header of the
+// form "AWS AccessKeyId:Signature", or the AWSAccessKeyId and Signature
+// query parameters, are verified as Signature Version 2. Verify reads no
 // body bytes; payload failures surface later from Result.Body.Read.
 func (v *Verifier) Verify(r *http.Request) (*Result, error) {
 	params := parseQuery(r.URL.RawQuery)
 	authz := r.Header.Values("Authorization")
-	presigned := false
+	presigned, presignedV2 := false, false
 	for _, p := range params {
-		switch p.key {
-		case "X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature":
+		switch {
+		case p.key == "X-Amz-Algorithm", p.key == "X-Amz-Credential", p.key == "X-Amz-Signature":
 			presigned = true
-		case "AWSAccessKeyId", "Signature":
-			if len(authz) == 0 {
-				return nil, errorf(CodeUnsupportedSignature, "Signature Version 2 is not supported; please use AWS4-HMAC-SHA256")
-			}
+		case isV2Query(p.key):
+			presignedV2 = true
 		}
 	}
 	switch {
 	case len(authz) > 1:
 		return nil, errorf(CodeAuthorizationHeaderMalformed, "the authorization header is repeated")
-	case len(authz) == 1 && presigned:
-		return nil, errorf(CodeInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter or the Authorization header should be specified")
+	case btoi(len(authz) == 1)+btoi(presigned)+btoi(presignedV2) > 1:
+		return nil, errorf(CodeInvalidArgument, "Only one auth mechanism allowed; only the X-Amz-Algorithm query parameter, Signature query string parameter or the Authorization header should be specified")
+	case len(authz) == 1 && strings.HasPrefix(strings.TrimSpace(authz[0]), v2Scheme):
+		return v.verifyV2Header(r, authz[0], params)
 	case len(authz) == 1:
 		return v.verifyHeader(r, authz[0], params)
 	case presigned:
 		return v.verifyPresigned(r, params)
+	case presignedV2:
+		return v.verifyV2Query(r, params)
 	}
 	res := &Result{Anonymous: true, Body: r.Body, DecodedLength: r.ContentLength}
 	if res.Body == nil {
@@ -227,7 +243,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	if !equalSig(want, a.Signature) {
 		return nil, errorf(CodeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	}
-	res := &Result{AccessKey: a.Credential.AccessKey}
+	res := &Result{AccessKey: a.Credential.AccessKey, Version: SignatureV4}
 	sc := &streamContext{key: key, amzDate: amzDate, scope: a.Credential.Scope(), seed: want}
 	if err := v.setBody(r, res, payload, sc); err != nil {
 		return nil, err
@@ -276,11 +292,18 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*Resul
 	if !equalSig(want, p.Signature) {
 		return nil, errorf(CodeSignatureDoesNotMatch, "The request signature we calculated does not match the signature you provided. Check your key and signing method.")
 	}
-	res := &Result{AccessKey: p.Credential.AccessKey, Presigned: true}
+	res := &Result{AccessKey: p.Credential.AccessKey, Presigned: true, Version: SignatureV4}
 	if err := v.setBody(r, res, payload, nil); err != nil {
 		return nil, err
 	}
 	return res, nil
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 func hasHost(signed []string) bool {
