@@ -91,6 +91,25 @@ func (u *uniqueReader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
+// presignedPut sends body to a presigned PUT URL with a plain HTTP client.
+func presignedPut(url string, body io.Reader, size int64) error {
+	req, err := http.NewRequest(http.MethodPut, url, body)
+	if err != nil {
+		return err
+	}
+	req.ContentLength = size
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 1024))
+		return fmt.Errorf("PUT: %s: %s", resp.Status, msg)
+	}
+	return nil
+}
+
 // floorServer stores PUT bodies in files, hashing them, and serves them with
 // http.ServeContent: the least work an S3 server does per byte.
 func floorServer(b *testing.B) *httptest.Server {
