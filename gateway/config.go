@@ -44,10 +44,22 @@ type Config struct {
 	// Registerer receives the node's and the block store's metrics. nil
 	// registers nothing.
 	Registerer prometheus.Registerer
-	// Clock returns the time stamped on buckets and objects. Default
-	// time.Now.
+	// Clock returns the time stamped on buckets, objects and multipart
+	// uploads, and the time the multipart janitor compares upload ages
+	// with. Default time.Now.
 	Clock func() time.Time
+	// MultipartMaxAge is how long a multipart upload may stay in progress:
+	// a background janitor aborts uploads initiated longer ago than this,
+	// checking every min(1h, MultipartMaxAge/4), at least a second apart,
+	// from the node's start. Their parts' blocks are then unreferenced, left
+	// to garbage collection. Zero means DefaultMultipartMaxAge (7 days);
+	// negative disables the janitor.
+	MultipartMaxAge time.Duration
 }
+
+// DefaultMultipartMaxAge is the age at which an abandoned multipart upload
+// is aborted when Config.MultipartMaxAge is zero: 7 days.
+const DefaultMultipartMaxAge = 7 * 24 * time.Hour
 
 func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
@@ -64,6 +76,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.MultipartMaxAge == 0 {
+		c.MultipartMaxAge = DefaultMultipartMaxAge
 	}
 	return c
 }

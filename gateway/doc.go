@@ -23,6 +23,19 @@
 // it, a few ahead of the reader, through a blockservice: from the local
 // block store, and from Config.Exchange when one is set.
 //
+// # Multipart uploads
+//
+// Node implements [s3mesh/s3api.MultipartStore]. Each part is imported as
+// a PUT body is, into a DAG of its own, made durable, then recorded. Upload
+// and part records live in an [UploadStore], local to the node and never
+// replicated ([PebbleNamespace] keeps them in its database under prefixes
+// of their own, so listing uploads by key and parts by number are range
+// scans). Completion copies no content: it writes a UnixFS file node whose
+// children are the part roots (a balanced tree of such nodes beyond 174
+// parts), makes it durable, and commits the object record and the end of
+// the upload in one synced batch. Upload IDs sort in creation order. A
+// janitor aborts uploads older than Config.MultipartMaxAge.
+//
 // # Namespace
 //
 // [PebbleNamespace] keeps buckets and records in a local Pebble database

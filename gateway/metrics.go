@@ -11,11 +11,16 @@ type metrics struct {
 	getBytes   prometheus.Counter
 	importDur  prometheus.Histogram
 	puts       *prometheus.CounterVec
+	uploads    *prometheus.CounterVec
+	partBytes  prometheus.Counter
+	inProgress prometheus.GaugeFunc
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
 }
 
-func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+// newMetrics builds the node's collectors and registers them on reg (none
+// when reg is nil); openUploads reports the multipart uploads in progress.
+func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, error) {
 	m := &metrics{
 		putBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "put_bytes_total",
@@ -34,12 +39,24 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "put_objects_total",
 			Help: "PutObject calls by result: ok, aborted (body, digest or size failure), rejected (precondition or bucket), error.",
 		}, []string{"result"}),
+		uploads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_total",
+			Help: "Multipart uploads by event: created, completed, aborted (by a client), expired (by the janitor).",
+		}, []string{"event"}),
+		partBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_part_bytes_total",
+			Help: "Part bytes imported by UploadPart and ranged UploadPartCopy, including aborted imports.",
+		}),
+		inProgress: prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_in_progress",
+			Help: "Multipart uploads created and not yet completed, aborted, expired or discarded with their bucket.",
+		}, func() float64 { return float64(openUploads()) }),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts} {
+	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register gateway metrics: %w", err)

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/exchange"
@@ -28,12 +29,21 @@ var ErrBlockUnavailable = errors.New("block unavailable")
 // in a local block store, with object records in a Namespace. Its methods
 // are safe for concurrent use.
 type Node struct {
-	cfg     Config
-	blocks  *blockstore.Store
-	bserv   blockservice.BlockService
-	dag     ipld.DAGService
-	ns      *PebbleNamespace
+	cfg    Config
+	blocks *blockstore.Store
+	bserv  blockservice.BlockService
+	dag    ipld.DAGService
+	ns     *PebbleNamespace
+	// uploads keeps multipart state; it stays local to the node whatever
+	// the Namespace becomes.
+	uploads UploadStore
 	metrics *metrics
+
+	// lastUploadTime is the time prefix of the last upload ID made, in
+	// Unix nanoseconds: IDs made by one node strictly increase.
+	lastUploadTime atomic.Int64
+	stopJanitor    context.CancelFunc // nil when the janitor is disabled
+	janitorDone    chan struct{}      // closed when the janitor has stopped
 
 	closeOnce sync.Once
 	closeErr  error
@@ -50,10 +60,6 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	m, err := newMetrics(cfg.Registerer)
-	if err != nil {
-		return nil, fmt.Errorf("new node: %w", err)
-	}
 	bs, err := blockstore.Open(blockstore.Config{
 		Path:       filepath.Join(cfg.DataDir, "blocks"),
 		Backend:    cfg.BlockstoreBackend,
@@ -62,7 +68,6 @@ func New(cfg Config) (*Node, error) {
 		Registerer: cfg.Registerer,
 	})
 	if err != nil {
-		m.unregister()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	ns, err := OpenPebbleNamespace(PebbleNamespaceConfig{
@@ -72,13 +77,20 @@ func New(cfg Config) (*Node, error) {
 	})
 	if err != nil {
 		bs.Close()
-		m.unregister()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{cfg: cfg, blocks: bs, ns: ns, metrics: m}
+	m, err := newMetrics(cfg.Registerer, ns.OpenUploads)
+	if err != nil {
+		ns.Close()
+		bs.Close()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n := &Node{cfg: cfg, blocks: bs, ns: ns, uploads: ns, metrics: m}
 	n.bserv = newBlockService(bs, cfg.Exchange)
 	n.dag = merkledag.NewDAGService(n.bserv)
-	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil)
+	n.startJanitor()
+	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil,
+		"multipart_max_age", cfg.MultipartMaxAge)
 	return n, nil
 }
 
@@ -93,11 +105,16 @@ func newBlockService(bs *blockstore.Store, exch exchange.Interface) blockservice
 	return blockservice.New(bs.Blockstore(), exch, blockservice.WriteThrough(true))
 }
 
-// Close closes the namespace and the block store. It does not close
+// Close stops the multipart janitor and closes the namespace and the block
+// store. It does not close
 // Config.Exchange. Idempotent. Calls in flight MUST have returned, and
 // content readers MUST be closed, before Close is called.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
+		if n.stopJanitor != nil {
+			n.stopJanitor()
+			<-n.janitorDone
+		}
 		err1 := n.ns.Close()
 		err2 := n.blocks.Close()
 		n.metrics.unregister()
@@ -136,7 +153,9 @@ func (n *Node) HeadBucket(ctx context.Context, bucket string) (*s3api.BucketInfo
 	return &s3api.BucketInfo{Name: b.Name, CreationDate: b.Created, Location: b.Location}, nil
 }
 
-// DeleteBucket implements s3api.ObjectStore.
+// DeleteBucket implements s3api.ObjectStore. Multipart uploads in progress
+// in the bucket do not keep it from being deleted: they are discarded with
+// it.
 func (n *Node) DeleteBucket(ctx context.Context, bucket string) error {
 	return n.ns.DeleteBucket(ctx, bucket)
 }

@@ -8,13 +8,15 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cockroachdb/pebble/v2"
 
 	"s3mesh/s3api/s3err"
 )
 
-// PebbleNamespace is a Namespace in a local Pebble database. Keys are
+// PebbleNamespace is a Namespace, and the node's local UploadStore, in a
+// local Pebble database. Namespace keys are
 //
 //	b/<bucket>         bucket record
 //	o/<bucket>/<key>   object record
@@ -31,6 +33,9 @@ type PebbleNamespace struct {
 	bucketMu sync.RWMutex
 	seed     maphash.Seed
 	keyMu    [256]sync.Mutex // serialises check-and-commit per key
+	uploadMu [64]sync.Mutex  // serialises the writes of an upload
+
+	openUploads atomic.Int64 // upload records, counted at open
 
 	closeOnce sync.Once
 	closeErr  error
@@ -66,7 +71,14 @@ func OpenPebbleNamespace(cfg PebbleNamespaceConfig) (*PebbleNamespace, error) {
 	if cfg.NoSync {
 		wo = pebble.NoSync
 	}
-	return &PebbleNamespace{db: db, wo: wo, seed: maphash.MakeSeed()}, nil
+	n := &PebbleNamespace{db: db, wo: wo, seed: maphash.MakeSeed()}
+	c, err := n.countUploads()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open namespace %s: %w", cfg.Dir, err)
+	}
+	n.openUploads.Store(c)
+	return n, nil
 }
 
 // Close closes the database. Idempotent.
@@ -155,7 +167,8 @@ func (n *PebbleNamespace) GetBucket(ctx context.Context, name string) (*BucketRe
 	return decodeBucket(name, v)
 }
 
-// DeleteBucket implements Namespace.
+// DeleteBucket implements Namespace. It also discards the bucket's
+// multipart uploads in progress; they do not make the bucket non-empty.
 func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
 	n.bucketMu.Lock()
 	defer n.bucketMu.Unlock()
@@ -178,9 +191,20 @@ func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
 	if nonEmpty {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrBucketNotEmpty)
 	}
-	if err := n.db.Delete(bucketKey(name), n.wo); err != nil {
+	// Uploads in progress are discarded with the bucket, in the same batch.
+	b := n.db.NewBatch()
+	defer b.Close()
+	dropped, err := n.deleteBucketUploads(ctx, b, name)
+	if err != nil {
 		return fmt.Errorf("delete bucket %s: %w", name, err)
 	}
+	if err := b.Delete(bucketKey(name), nil); err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	if err := b.Commit(n.wo); err != nil {
+		return fmt.Errorf("delete bucket %s: %w", name, err)
+	}
+	n.openUploads.Add(-dropped)
 	return nil
 }
 

@@ -62,22 +62,10 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 	}
 
 	start := time.Now()
-	res, err := n.importDAG(ctx, in.Body)
+	res, result, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
 	n.metrics.putBytes.Add(float64(res.size))
 	if err != nil {
-		if res.bodyErr {
-			return nil, "aborted", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
-		}
-		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
-	}
-	if in.Size >= 0 && res.size != in.Size {
-		return nil, "aborted", fmt.Errorf("put %s/%s: read %d bytes, want %d: %w", in.Bucket, in.Key, res.size, in.Size, s3err.ErrIncompleteBody)
-	}
-	if in.ContentMD5 != nil && !bytes.Equal(in.ContentMD5, res.md5) {
-		return nil, "aborted", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, s3err.ErrBadDigest)
-	}
-	if err := n.blocks.Sync(ctx); err != nil {
-		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+		return nil, result, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
 	n.metrics.importDur.Observe(time.Since(start).Seconds())
 
@@ -136,11 +124,39 @@ func putCheck(c s3api.PutConditions) PutCheck {
 	}
 }
 
+// importBody imports body as a PUT body: a UnixFS DAG whose blocks are
+// durable when it returns nil. size (-1: unknown) and contentMD5 (nil: none)
+// are checked after the body's end (s3err.ErrIncompleteBody,
+// s3err.ErrBadDigest). On failure result is "aborted" when the body, its
+// size or its digest failed, otherwise "error"; a body's read error is
+// returned unwrapped.
+func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte) (res importResult, result string, err error) {
+	res, err = n.importDAG(ctx, body)
+	if err != nil {
+		if res.bodyErr {
+			return res, "aborted", err
+		}
+		return res, "error", err
+	}
+	if size >= 0 && res.size != size {
+		return res, "aborted", fmt.Errorf("read %d bytes, want %d: %w", res.size, size, s3err.ErrIncompleteBody)
+	}
+	if contentMD5 != nil && !bytes.Equal(contentMD5, res.md5) {
+		return res, "aborted", s3err.ErrBadDigest
+	}
+	if err := n.blocks.Sync(ctx); err != nil {
+		return res, "error", err
+	}
+	return res, "ok", nil
+}
+
 // importResult is what importDAG learned about a body.
 type importResult struct {
 	root cid.Cid
 	size int64
 	md5  []byte
+	// dagSize is the total size of the DAG's blocks (the root's Tsize).
+	dagSize uint64
 	// bodyErr reports that the import failed because reading the body
 	// failed; the error returned is then the body's own error, unwrapped.
 	bodyErr bool
@@ -179,6 +195,10 @@ func (n *Node) importDAG(ctx context.Context, r io.Reader) (importResult, error)
 		res.bodyErr = true
 		return res, body.err
 	}
+	if err != nil {
+		return res, fmt.Errorf("import dag: %w", err)
+	}
+	res.dagSize, err = root.Size()
 	if err != nil {
 		return res, fmt.Errorf("import dag: %w", err)
 	}

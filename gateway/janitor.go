@@ -1,0 +1,109 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"s3mesh/s3api/s3err"
+)
+
+// janitorInterval is how often the janitor sweeps for uploads older than
+// maxAge: a quarter of maxAge, at most an hour, at least a second.
+func janitorInterval(maxAge time.Duration) time.Duration {
+	return max(min(time.Hour, maxAge/4), time.Second)
+}
+
+// startJanitor starts the goroutine that aborts abandoned multipart
+// uploads, unless Config.MultipartMaxAge disables it. Close stops it.
+func (n *Node) startJanitor() {
+	if n.cfg.MultipartMaxAge < 0 {
+		return
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stopJanitor = cancel
+	n.janitorDone = make(chan struct{})
+	go func() {
+		defer close(n.janitorDone)
+		t := time.NewTicker(janitorInterval(n.cfg.MultipartMaxAge))
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if _, err := n.sweepUploads(ctx); err != nil && ctx.Err() == nil {
+				n.cfg.Logger.Warn("multipart janitor", "op", "AbortMultipartUpload", "err", err)
+			}
+		}
+	}()
+}
+
+// sweepUploads aborts every multipart upload initiated more than
+// Config.MultipartMaxAge before Config.Clock's now, and returns how many it
+// aborted. It scans every bucket's upload records (uploads in progress are
+// few next to objects). An upload that ends while the sweep runs is not an
+// error.
+func (n *Node) sweepUploads(ctx context.Context) (int, error) {
+	cutoff := n.cfg.Clock().Add(-n.cfg.MultipartMaxAge)
+	buckets, err := n.ns.ListBuckets(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("sweep uploads: %w", err)
+	}
+	aborted := 0
+	var errs []error
+	for _, b := range buckets {
+		expired, err := n.expiredUploads(ctx, b.Name, cutoff)
+		if errors.Is(err, s3err.ErrNoSuchBucket) {
+			continue // deleted meanwhile, with its uploads
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, ref := range expired {
+			err := n.uploads.AbortUpload(ctx, ref)
+			switch {
+			case err == nil:
+				aborted++
+				n.metrics.uploads.WithLabelValues("expired").Inc()
+				n.cfg.Logger.Debug("multipart upload expired", "op", "AbortMultipartUpload", "bucket", ref.Bucket, "upload_id", ref.ID)
+			case errors.Is(err, s3err.ErrNoSuchUpload), errors.Is(err, s3err.ErrNoSuchBucket):
+			default:
+				errs = append(errs, err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return aborted, err
+		}
+	}
+	if aborted > 0 {
+		n.cfg.Logger.Info("multipart janitor aborted abandoned uploads", "count", aborted, "max_age", n.cfg.MultipartMaxAge)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return aborted, fmt.Errorf("sweep uploads: %w", err)
+	}
+	return aborted, nil
+}
+
+// expiredUploads returns the uploads of bucket initiated before cutoff.
+func (n *Node) expiredUploads(ctx context.Context, bucket string, cutoff time.Time) ([]UploadRef, error) {
+	it, err := n.uploads.Uploads(ctx, bucket)
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []UploadRef
+	for it.Next() {
+		u, err := it.Upload()
+		if err != nil {
+			return nil, err
+		}
+		if u.Initiated.Before(cutoff) {
+			out = append(out, u.UploadRef)
+		}
+	}
+	return out, it.Err()
+}

@@ -1,0 +1,469 @@
+package gateway
+
+import (
+	"context"
+	"crypto/md5"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/ipfs/go-cid"
+
+	"s3mesh/s3api"
+	"s3mesh/s3api/s3err"
+)
+
+// DefaultMaxParts is the page size ListParts uses, and DefaultMaxUploads the
+// one ListMultipartUploads uses, when asked for zero or a negative number.
+const (
+	DefaultMaxParts   = 1000
+	DefaultMaxUploads = 1000
+)
+
+var _ s3api.MultipartStore = (*Node)(nil)
+
+// newUploadID returns a fresh upload ID: 16 hex digits of a time in Unix
+// nanoseconds, at least now and strictly greater than that of the node's
+// previous ID, so that IDs sort in creation order, then 16 random URL-safe
+// characters (96 bits), so that they cannot be guessed.
+func (n *Node) newUploadID(now int64) string {
+	for {
+		last := n.lastUploadTime.Load()
+		t := max(now, last+1)
+		if n.lastUploadTime.CompareAndSwap(last, t) {
+			var r [12]byte
+			_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
+			return fmt.Sprintf("%016x%s", uint64(t), base64.RawURLEncoding.EncodeToString(r[:]))
+		}
+	}
+}
+
+// CreateMultipartUpload implements s3api.MultipartStore. The upload is
+// recorded in the node's local UploadStore.
+func (n *Node) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMultipartUploadInput) (string, error) {
+	now := n.cfg.Clock().UTC()
+	u := &UploadRecord{
+		UploadRef:         UploadRef{Bucket: in.Bucket, Key: in.Key, ID: n.newUploadID(now.UnixNano())},
+		Initiated:         now,
+		Metadata:          cloneMetadata(in.Metadata),
+		Tags:              cloneMap(in.Tags),
+		ChecksumAlgorithm: in.ChecksumAlgorithm,
+		ChecksumType:      in.ChecksumType,
+	}
+	if err := n.uploads.CreateUpload(ctx, u); err != nil {
+		return "", fmt.Errorf("create multipart upload %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	n.metrics.uploads.WithLabelValues("created").Inc()
+	return u.ID, nil
+}
+
+func cloneMetadata(m s3api.ObjectMetadata) s3api.ObjectMetadata {
+	if m.User != nil {
+		// Empty values are kept, so an empty map is not nil'd either.
+		u := make(map[string]string, len(m.User))
+		for k, v := range m.User {
+			u[k] = v
+		}
+		m.User = u
+	}
+	return m
+}
+
+// UploadPart implements s3api.MultipartStore. The body becomes a DAG of its
+// own, imported as a PutObject body is (outside any lock), its blocks made
+// durable, and only then is the part record committed, replacing any
+// earlier part of that number. An upload ended meanwhile yields
+// s3err.ErrNoSuchUpload and the part's blocks stay for garbage collection.
+func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3api.PartInfo, error) {
+	op := func(err error) error {
+		return fmt.Errorf("upload part %d of %s/%s: %w", in.PartNumber, in.Bucket, in.Key, err)
+	}
+	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
+		return nil, op(err)
+	}
+	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
+	n.metrics.partBytes.Add(float64(res.size))
+	if err != nil {
+		return nil, op(err)
+	}
+	// Checksums are read only now that the body reached EOF.
+	p := &PartRecord{
+		Number:    in.PartNumber,
+		Root:      res.root.String(),
+		Size:      res.size,
+		DAGSize:   res.dagSize,
+		ETag:      hex.EncodeToString(res.md5),
+		Checksums: cloneMap(in.Checksums),
+	}
+	return n.commitPart(ctx, ref, p, op)
+}
+
+func (n *Node) commitPart(ctx context.Context, ref UploadRef, p *PartRecord, op func(error) error) (*s3api.PartInfo, error) {
+	p.LastModified = n.cfg.Clock().UTC()
+	if err := n.uploads.PutPart(ctx, ref, p); err != nil {
+		return nil, op(err)
+	}
+	return partInfo(p), nil
+}
+
+func partInfo(p *PartRecord) *s3api.PartInfo {
+	return &s3api.PartInfo{
+		PartNumber:   p.Number,
+		ETag:         p.ETag,
+		Size:         p.Size,
+		LastModified: p.LastModified,
+		Checksums:    cloneMap(p.Checksums),
+	}
+}
+
+// UploadPartCopy implements s3api.MultipartStore. A copy of the whole
+// source makes the source's root the part's root: no block is read or
+// written, except that the content of a source whose ETag is not its MD5
+// (a multipart object) is read once to compute the part's. A copy of a
+// range reads it through the node's own content reader and imports it as
+// a new part DAG.
+func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput) (*s3api.PartInfo, error) {
+	op := func(err error) error {
+		return fmt.Errorf("upload part copy %d of %s/%s from %s/%s: %w",
+			in.PartNumber, in.Bucket, in.Key, in.SourceBucket, in.SourceKey, err)
+	}
+	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
+		return nil, op(err)
+	}
+	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
+	if err != nil {
+		return nil, op(err)
+	}
+	if in.SourceETag != "" && strings.Trim(in.SourceETag, `"`) != src.ETag {
+		return nil, op(fmt.Errorf("source etag %s, want %s: %w", src.ETag, in.SourceETag, s3err.ErrPreconditionFailed))
+	}
+	size, length := src.Size, in.Length
+	if length < 0 {
+		length = size - in.Offset
+	}
+	if in.Offset < 0 || in.Offset > size || length < 0 || length > size-in.Offset {
+		return nil, op(fmt.Errorf("range %d+%d of %d bytes: %w", in.Offset, in.Length, size, s3err.ErrInvalidRange))
+	}
+	root, err := cid.Decode(src.Root)
+	if err != nil {
+		return nil, op(fmt.Errorf("source record root: %w", err))
+	}
+	c := &content{n: n, root: root, size: size}
+	p := &PartRecord{Number: in.PartNumber, Size: length}
+	if in.Offset == 0 && length == size {
+		// The whole source: share its DAG.
+		nd, err := n.dag.Get(ctx, root)
+		if err != nil {
+			return nil, op(blockErr(root, err))
+		}
+		if p.DAGSize, err = nd.Size(); err != nil {
+			return nil, op(err)
+		}
+		p.Root = src.Root
+		p.ETag = src.ETag
+		if len(src.PartSizes) > 0 || strings.Contains(src.ETag, "-") {
+			if p.ETag, err = contentMD5(ctx, c); err != nil {
+				return nil, op(err)
+			}
+		}
+		return n.commitPart(ctx, ref, p, op)
+	}
+	r, err := c.Open(ctx, in.Offset, length)
+	if err != nil {
+		return nil, op(err)
+	}
+	defer r.Close()
+	res, _, err := n.importBody(ctx, r, length, nil)
+	n.metrics.partBytes.Add(float64(res.size))
+	if err != nil {
+		return nil, op(err)
+	}
+	p.Root, p.DAGSize, p.ETag = res.root.String(), res.dagSize, hex.EncodeToString(res.md5)
+	return n.commitPart(ctx, ref, p, op)
+}
+
+// contentMD5 reads c whole and returns its hex MD5.
+func contentMD5(ctx context.Context, c *content) (string, error) {
+	r, err := c.Open(ctx, 0, c.size)
+	if err != nil {
+		return "", err
+	}
+	defer r.Close()
+	h := md5.New()
+	if _, err := io.Copy(h, r); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// CompleteMultipartUpload implements s3api.MultipartStore. It validates
+// in.Parts against the stored parts in the contract's order (InvalidPart,
+// InvalidPartOrder, EntityTooSmall, then in.Conditions against the current
+// object), calls in.Finalize, and builds the object's root over the part
+// roots (see assembleParts): no part content is read or copied, only the
+// new root and intermediate nodes are written and made durable. Then, in
+// one synced commit under the key's lock, it checks in.Conditions again,
+// commits the object record and deletes the upload and its parts. A crash
+// leaves either the upload or the object. An empty part list is
+// s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
+// change the object: the listed ETags name the parts validated.
+func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
+	info, err := n.completeMultipartUpload(ctx, in)
+	if err != nil {
+		return nil, fmt.Errorf("complete multipart upload %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	n.metrics.uploads.WithLabelValues("completed").Inc()
+	return info, nil
+}
+
+func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
+	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	u, stored, _, err := n.uploads.Parts(ctx, ref, 0, 0)
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Parts) == 0 {
+		return nil, s3err.ErrMalformedXML
+	}
+	parts, err := validateParts(in.Parts, stored)
+	if err != nil {
+		return nil, err
+	}
+	check := putCheck(in.Conditions)
+	if check != nil {
+		cur, err := n.ns.GetObject(ctx, in.Bucket, in.Key)
+		switch {
+		case errors.Is(err, s3err.ErrNoSuchKey):
+			cur = nil
+		case err != nil:
+			return nil, err
+		}
+		if err := check(cur); err != nil {
+			return nil, err
+		}
+	}
+
+	var checksums map[string]string
+	if in.Finalize != nil {
+		infos := make([]s3api.PartInfo, len(parts))
+		for i := range parts {
+			infos[i] = *partInfo(&parts[i])
+		}
+		sums, err := in.Finalize(infos, u.ChecksumAlgorithm, u.ChecksumType)
+		if err != nil {
+			return nil, fmt.Errorf("finalize: %w", err)
+		}
+		checksums = cloneMap(sums)
+	}
+
+	h := md5.New()
+	sizes := make([]int64, len(parts))
+	var total int64
+	for i, p := range parts {
+		sum, err := hex.DecodeString(p.ETag)
+		if err != nil {
+			return nil, fmt.Errorf("part %d: etag %q: %w", p.Number, p.ETag, err)
+		}
+		h.Write(sum)
+		sizes[i] = p.Size
+		total += p.Size
+	}
+	root, err := n.assembleParts(ctx, parts)
+	if err != nil {
+		return nil, err
+	}
+	m := u.Metadata
+	rec := &ObjectRecord{
+		Bucket:             in.Bucket,
+		Key:                in.Key,
+		Root:               root.String(),
+		Size:               total,
+		ETag:               fmt.Sprintf("%x-%d", h.Sum(nil), len(parts)),
+		LastModified:       n.cfg.Clock().UTC(),
+		ContentType:        m.ContentType,
+		ContentEncoding:    m.ContentEncoding,
+		ContentDisposition: m.ContentDisposition,
+		ContentLanguage:    m.ContentLanguage,
+		CacheControl:       m.CacheControl,
+		Expires:            m.Expires,
+		User:               m.User,
+		Checksums:          checksums,
+		Tags:               u.Tags,
+		PartSizes:          sizes,
+	}
+	if err := n.uploads.CompleteUpload(ctx, in.UploadID, rec, check); err != nil {
+		return nil, err
+	}
+	info := objectInfo(rec)
+	info.Metadata = cloneMetadata(info.Metadata)
+	info.Tags = cloneMap(info.Tags)
+	info.Checksums = cloneMap(info.Checksums)
+	info.PartSizes = append([]int64(nil), sizes...)
+	return info, nil
+}
+
+// validateParts checks the listed parts against the stored ones (sorted by
+// number) in the contract's order and returns the stored parts listed.
+func validateParts(list []s3api.CompletedPart, stored []PartRecord) ([]PartRecord, error) {
+	byNumber := make(map[int]*PartRecord, len(stored))
+	for i := range stored {
+		byNumber[stored[i].Number] = &stored[i]
+	}
+	parts := make([]PartRecord, len(list))
+	for i, cp := range list {
+		p, ok := byNumber[cp.PartNumber]
+		if !ok {
+			return nil, fmt.Errorf("part %d not uploaded: %w", cp.PartNumber, s3err.ErrInvalidPart)
+		}
+		if strings.Trim(cp.ETag, `"`) != p.ETag {
+			return nil, fmt.Errorf("part %d has ETag %s, not %s: %w", cp.PartNumber, p.ETag, cp.ETag, s3err.ErrInvalidPart)
+		}
+		parts[i] = *p
+	}
+	for i := 1; i < len(list); i++ {
+		if list[i].PartNumber <= list[i-1].PartNumber {
+			return nil, fmt.Errorf("part %d listed after part %d: %w", list[i].PartNumber, list[i-1].PartNumber, s3err.ErrInvalidPartOrder)
+		}
+	}
+	for _, p := range parts[:len(parts)-1] {
+		if p.Size < s3api.MinPartSize {
+			return nil, fmt.Errorf("part %d has %d bytes: %w", p.Number, p.Size, s3err.ErrEntityTooSmall)
+		}
+	}
+	return parts, nil
+}
+
+// AbortMultipartUpload implements s3api.MultipartStore. The parts' blocks
+// are left to garbage collection.
+func (n *Node) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	if err := n.uploads.AbortUpload(ctx, UploadRef{Bucket: bucket, Key: key, ID: uploadID}); err != nil {
+		return fmt.Errorf("abort multipart upload %s/%s: %w", bucket, key, err)
+	}
+	n.metrics.uploads.WithLabelValues("aborted").Inc()
+	return nil
+}
+
+// ListParts implements s3api.MultipartStore with one range scan from the
+// marker. NextPartNumberMarker is set when IsTruncated.
+func (n *Node) ListParts(ctx context.Context, in s3api.ListPartsInput) (*s3api.ListPartsResult, error) {
+	maxParts := in.MaxParts
+	if maxParts <= 0 {
+		maxParts = DefaultMaxParts
+	}
+	u, parts, more, err := n.uploads.Parts(ctx, UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}, in.PartNumberMarker, maxParts)
+	if err != nil {
+		return nil, fmt.Errorf("list parts %s/%s: %w", in.Bucket, in.Key, err)
+	}
+	res := &s3api.ListPartsResult{
+		Initiated:         u.Initiated,
+		ChecksumAlgorithm: u.ChecksumAlgorithm,
+		ChecksumType:      u.ChecksumType,
+		IsTruncated:       more,
+	}
+	for i := range parts {
+		res.Parts = append(res.Parts, *partInfo(&parts[i]))
+	}
+	if more {
+		res.NextPartNumberMarker = parts[len(parts)-1].Number
+	}
+	return res, nil
+}
+
+// ListMultipartUploads implements s3api.MultipartStore with range scans:
+// it seeks to the first candidate upload and, for each rolled-up common
+// prefix, seeks past every key under it. Without in.KeyMarker,
+// in.UploadIDMarker is ignored; with a KeyMarker and no UploadIDMarker,
+// the listing starts after every upload of KeyMarker; with both, after the
+// uploads of KeyMarker whose IDs sort up to UploadIDMarker (IDs sort in
+// creation order, so the marker of an upload that has since ended still
+// places the listing). A KeyMarker inside a rolled-up prefix skips the
+// whole prefix. NextKeyMarker and NextUploadIDMarker are set when
+// IsTruncated: the last upload returned, or the last common prefix and "".
+func (n *Node) ListMultipartUploads(ctx context.Context, in s3api.ListMultipartUploadsInput) (*s3api.ListMultipartUploadsResult, error) {
+	op := func(err error) error { return fmt.Errorf("list multipart uploads %s: %w", in.Bucket, err) }
+	maxUploads := in.MaxUploads
+	if maxUploads <= 0 {
+		maxUploads = DefaultMaxUploads
+	}
+	it, err := n.uploads.Uploads(ctx, in.Bucket)
+	if err != nil {
+		return nil, op(err)
+	}
+	defer it.Close()
+	res := &s3api.ListMultipartUploadsResult{}
+	startKey, startID, ok := uploadListStart(in)
+	if !ok {
+		return res, nil
+	}
+	it.Seek(startKey, startID)
+	count := 0
+	for it.Next() {
+		if err := ctx.Err(); err != nil {
+			return nil, op(err)
+		}
+		key := it.Key()
+		if !strings.HasPrefix(key, in.Prefix) {
+			break // keys are ordered and start >= Prefix: none further match
+		}
+		if count == maxUploads {
+			res.IsTruncated = true
+			break
+		}
+		count++
+		if cp, ok := commonPrefix(key, in.Prefix, in.Delimiter); ok {
+			res.CommonPrefixes = append(res.CommonPrefixes, cp)
+			res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
+			end, ok := prefixEnd(cp)
+			if !ok {
+				break
+			}
+			it.Seek(end, "")
+			continue
+		}
+		u, err := it.Upload()
+		if err != nil {
+			return nil, op(err)
+		}
+		res.Uploads = append(res.Uploads, s3api.UploadInfo{Key: key, UploadID: u.ID, Initiated: u.Initiated})
+		res.NextKeyMarker, res.NextUploadIDMarker = key, u.ID
+	}
+	if err := it.Err(); err != nil {
+		return nil, err
+	}
+	if !res.IsTruncated {
+		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
+	}
+	return res, nil
+}
+
+// uploadListStart returns the position (key, ID) a listing starts at: the
+// first upload after the markers, and not before in.Prefix. ok is false
+// when no upload can follow.
+func uploadListStart(in s3api.ListMultipartUploadsInput) (key, id string, ok bool) {
+	if in.KeyMarker == "" {
+		return in.Prefix, "", true
+	}
+	// The smallest key greater than KeyMarker, or, with an ID marker, the
+	// smallest ID of KeyMarker greater than it.
+	key, id = in.KeyMarker+"\x00", ""
+	if in.UploadIDMarker != "" {
+		key, id = in.KeyMarker, in.UploadIDMarker+"\x00"
+	}
+	if cp, ok := commonPrefix(in.KeyMarker, in.Prefix, in.Delimiter); ok {
+		end, ok := prefixEnd(cp)
+		if !ok {
+			return "", "", false
+		}
+		key, id = end, ""
+	}
+	if key < in.Prefix {
+		return in.Prefix, "", true
+	}
+	return key, id, true
+}
