@@ -132,9 +132,23 @@ func minioPutObject(t *testing.T, srv *s3Server, m minioMode, c *minio.Client, b
 	wantMinioError(t, "second PutObject(If-None-Match *)", err, "PreconditionFailed", 412)
 
 	// An unknown size makes minio-go upload in parts.
-	_, err = c.PutObject(ctx, bucket, "unsized", struct{ io.Reader }{strings.NewReader("no size")}, -1, m.opts)
-	if resp := minio.ToErrorResponse(err); resp.StatusCode != http.StatusNotImplemented {
-		t.Errorf("PutObject(size -1) = %v (%d); multipart upload is answered 501 NotImplemented", err, resp.StatusCode)
+	unsized := randomBytes(31, 6<<20+17)
+	opts = m.opts
+	opts.PartSize = 5 << 20
+	info, err := c.PutObject(ctx, bucket, "unsized", struct{ io.Reader }{bytes.NewReader(unsized)}, -1, opts)
+	if err != nil {
+		t.Fatalf("PutObject(size -1, multipart): %v", err)
+	}
+	if !strings.HasSuffix(info.ETag, "-2") {
+		t.Errorf("PutObject(size -1) ETag %q, want a two-part multipart ETag", info.ETag)
+	}
+	obj, err := c.GetObject(ctx, bucket, "unsized", minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := io.ReadAll(obj)
+	if err != nil || !bytes.Equal(got, unsized) {
+		t.Errorf("GetObject(multipart object): %d bytes, %v; want the %d bytes sent", len(got), err, len(unsized))
 	}
 }
 

@@ -729,4 +729,33 @@ func sdkUploader(t *testing.T, srv *s3Server, m sdkMode, c *s3.Client, bucket st
 	if n != size || !bytes.Equal(got.Sum(nil), want.Sum(nil)) {
 		t.Errorf("GetObject: %d bytes sha256 %s, want %d bytes sha256 %s", n, hex.EncodeToString(got.Sum(nil)), size, hex.EncodeToString(want.Sum(nil)))
 	}
+
+	// Below the body size, the part size makes the uploader go multipart,
+	// four parts in flight at once.
+	mp := manager.NewUploader(c, func(u *manager.Uploader) { u.PartSize = 5 << 20; u.Concurrency = 4 })
+	out, err = mp.Upload(t.Context(), &s3.PutObjectInput{Bucket: &bucket, Key: aws.String("big/multipart"),
+		Body: struct{ io.Reader }{randomReader(14, size)}})
+	if err != nil {
+		t.Fatalf("Uploader.Upload(20 MiB, part size 5 MiB): %v", err)
+	}
+	if out.UploadID == "" || !strings.HasSuffix(aws.ToString(out.ETag), `-4"`) {
+		t.Errorf("Uploader: upload ID %q, ETag %s; want a four-part multipart upload", out.UploadID, aws.ToString(out.ETag))
+	}
+	head, err := c.HeadObject(t.Context(), &s3.HeadObjectInput{Bucket: &bucket, Key: aws.String("big/multipart"), PartNumber: aws.Int32(2)})
+	if err != nil {
+		t.Fatalf("HeadObject(partNumber=2): %v", err)
+	}
+	if aws.ToInt64(head.ContentLength) != 5<<20 || aws.ToInt32(head.PartsCount) != 4 {
+		t.Errorf("HeadObject(partNumber=2): length %d, parts %d; want %d, 4", aws.ToInt64(head.ContentLength), aws.ToInt32(head.PartsCount), 5<<20)
+	}
+	dl := manager.NewDownloader(c, func(d *manager.Downloader) { d.PartSize = 3 << 20; d.Concurrency = 4 })
+	buf := manager.NewWriteAtBuffer(make([]byte, 0, size))
+	if _, err := dl.Download(t.Context(), buf, &s3.GetObjectInput{Bucket: &bucket, Key: aws.String("big/multipart")}); err != nil {
+		t.Fatalf("Downloader.Download: %v", err)
+	}
+	want.Reset()
+	io.Copy(want, randomReader(14, size))
+	if gotSum := sha256.Sum256(buf.Bytes()); !bytes.Equal(gotSum[:], want.Sum(nil)) {
+		t.Errorf("Downloader: %d bytes differ from the %d uploaded", len(buf.Bytes()), size)
+	}
 }
