@@ -181,3 +181,123 @@ func (s *storeWithMetrics) ListObjects(ctx context.Context, in ListObjectsInput)
 	s.observe("ListObjects", start, err)
 	return r, err
 }
+
+// The optional roles pass through the decorator. When the wrapped store
+// lacks one, its methods answer NotImplemented, as the handlers do for a
+// store without the role.
+
+var (
+	_ MultipartStore = (*storeWithMetrics)(nil)
+	_ CopyStore      = (*storeWithMetrics)(nil)
+	_ TaggingStore   = (*storeWithMetrics)(nil)
+)
+
+func notImplementedRole(role string) error {
+	return s3err.New(s3err.ErrNotImplemented, "This node's store does not support "+role+".")
+}
+
+func (s *storeWithMetrics) multipart() (MultipartStore, error) {
+	if m, ok := s.next.(MultipartStore); ok {
+		return m, nil
+	}
+	return nil, notImplementedRole("multipart uploads")
+}
+
+func (s *storeWithMetrics) CreateMultipartUpload(ctx context.Context, in *CreateMultipartUploadInput) (string, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return "", err
+	}
+	start := time.Now()
+	id, err := m.CreateMultipartUpload(ctx, in)
+	s.observe("CreateMultipartUpload", start, err)
+	return id, err
+}
+
+func (s *storeWithMetrics) UploadPart(ctx context.Context, in *UploadPartInput) (*PartInfo, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	p, err := m.UploadPart(ctx, in)
+	s.observe("UploadPart", start, err)
+	return p, err
+}
+
+func (s *storeWithMetrics) UploadPartCopy(ctx context.Context, in *UploadPartCopyInput) (*PartInfo, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	p, err := m.UploadPartCopy(ctx, in)
+	s.observe("UploadPartCopy", start, err)
+	return p, err
+}
+
+func (s *storeWithMetrics) CompleteMultipartUpload(ctx context.Context, in *CompleteMultipartUploadInput) (*ObjectInfo, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	o, err := m.CompleteMultipartUpload(ctx, in)
+	s.observe("CompleteMultipartUpload", start, err)
+	return o, err
+}
+
+func (s *storeWithMetrics) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
+	m, err := s.multipart()
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	err = m.AbortMultipartUpload(ctx, bucket, key, uploadID)
+	s.observe("AbortMultipartUpload", start, err)
+	return err
+}
+
+func (s *storeWithMetrics) ListParts(ctx context.Context, in ListPartsInput) (*ListPartsResult, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r, err := m.ListParts(ctx, in)
+	s.observe("ListParts", start, err)
+	return r, err
+}
+
+func (s *storeWithMetrics) ListMultipartUploads(ctx context.Context, in ListMultipartUploadsInput) (*ListMultipartUploadsResult, error) {
+	m, err := s.multipart()
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	r, err := m.ListMultipartUploads(ctx, in)
+	s.observe("ListMultipartUploads", start, err)
+	return r, err
+}
+
+func (s *storeWithMetrics) CopyObject(ctx context.Context, in *CopyObjectInput) (*ObjectInfo, error) {
+	c, ok := s.next.(CopyStore)
+	if !ok {
+		return nil, notImplementedRole("CopyObject")
+	}
+	start := time.Now()
+	o, err := c.CopyObject(ctx, in)
+	s.observe("CopyObject", start, err)
+	return o, err
+}
+
+func (s *storeWithMetrics) PutObjectTagging(ctx context.Context, bucket, key string, tags map[string]string) (*ObjectInfo, error) {
+	t, ok := s.next.(TaggingStore)
+	if !ok {
+		return nil, notImplementedRole("object tagging")
+	}
+	start := time.Now()
+	o, err := t.PutObjectTagging(ctx, bucket, key, tags)
+	s.observe("PutObjectTagging", start, err)
+	return o, err
+}

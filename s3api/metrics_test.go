@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"s3mesh/s3api"
+	"s3mesh/s3api/s3apitest"
 	"s3mesh/s3api/s3mem"
 )
 
@@ -141,4 +142,16 @@ func TestStoreWithMetrics(t *testing.T) {
 	if s, err := s3api.NewStoreWithMetrics(s3mem.New(), nil); err != nil || s == nil {
 		t.Errorf("nil registerer: %v", err)
 	}
+}
+
+// TestStoreWithMetricsConformance runs the conformance battery through the
+// decorator: every optional role of the wrapped store stays reachable.
+func TestStoreWithMetricsConformance(t *testing.T) {
+	s3apitest.TestObjectStore(t, func(t *testing.T) s3api.ObjectStore {
+		st, err := s3api.NewStoreWithMetrics(s3mem.New(), prometheus.NewRegistry())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	})
 }

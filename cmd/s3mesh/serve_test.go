@@ -105,6 +105,14 @@ func TestServeGeneratesCredentialsAndServes(t *testing.T) {
 	if _, err := c.PutObject(ctx, "metrics", "k", strings.NewReader("hello"), 5, minio.PutObjectOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	// The optional store roles survive the wiring (metrics decorator
+	// included): a server-side copy works.
+	if _, err := c.CopyObject(ctx, minio.CopyDestOptions{Bucket: "metrics", Object: "k2"}, minio.CopySrcOptions{Bucket: "metrics", Object: "k"}); err != nil {
+		t.Fatalf("CopyObject through serve: %v", err)
+	}
+	if err := c.RemoveObject(ctx, "metrics", "k2", minio.RemoveObjectOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	n := 0
 	for obj := range c.ListObjects(ctx, "metrics", minio.ListObjectsOptions{}) {
 		if obj.Err != nil {
