@@ -24,6 +24,7 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 30 * time.Second
+	DefaultMultipartMaxAge = 7 * 24 * time.Hour
 )
 
 // Config is everything an operator can set for "s3mesh serve". Each field is
@@ -48,6 +49,9 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `yaml:"log_format"`
+	// MultipartMaxAge is how long a multipart upload may stay unfinished
+	// before the node aborts it; negative keeps uploads for ever.
+	MultipartMaxAge time.Duration `yaml:"multipart_max_age"`
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
@@ -62,6 +66,7 @@ func defaultConfig() Config {
 		LogLevel:        DefaultLogLevel,
 		LogFormat:       DefaultLogFormat,
 		ShutdownTimeout: DefaultShutdownTimeout,
+		MultipartMaxAge: DefaultMultipartMaxAge,
 	}
 }
 
@@ -82,6 +87,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.MultipartMaxAge == 0 {
+		return errors.New("multipart_max_age: 0 would abort every upload at once; use a negative value to keep uploads for ever")
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("shutdown_timeout %s: must be positive", c.ShutdownTimeout)
@@ -129,6 +137,7 @@ var settings = []setting{
 	{key: "domains", flag: "domain", usage: "base domain for virtual-hosted-style requests (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.Domains) }},
 	{key: "chunk_size", usage: "UnixFS leaf size in bytes for new objects", value: func(c *Config) flag.Value { return (*intValue)(&c.ChunkSize) }},
 	{key: "blockstore", usage: "block store backend for a new data directory: flatfs or pebble (empty: flatfs)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
+	{key: "multipart_max_age", usage: "age at which an unfinished multipart upload is aborted (negative: never)", value: func(c *Config) flag.Value { return (*durationValue)(&c.MultipartMaxAge) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},

@@ -6,7 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-		"os"
+	"os"
 	"path/filepath"
 
 	"s3mesh/s3api"
@@ -18,7 +18,7 @@ const credentialsFile = "credentials.json"
 
 // rootCredentials are the node's root access key pair.
 type rootCredentials struct {
-	AccessKey string `json:"access_key"`
+	AccessKey string       `json:"access_key"`
 	SecretKey s3api.Secret `json:"secret_key"`
 }
 

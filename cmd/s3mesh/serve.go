@@ -56,6 +56,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		DataDir:           cfg.Data,
 		ChunkSize:         cfg.ChunkSize,
 		BlockstoreBackend: cfg.Blockstore,
+		MultipartMaxAge:   cfg.MultipartMaxAge,
 		Logger:            logger.With("component", "gateway"),
 		Registerer:        reg,
 	})
