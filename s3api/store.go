@@ -141,6 +141,14 @@ type PutObjectInput struct {
 	// io.EOF, and MUST NOT touch the map concurrently with reading Body.
 	Checksums map[string]string
 	Metadata  ObjectMetadata
+	// CID, when not empty, names existing content-addressed data (the
+	// x-s3mesh-cid request header) that becomes the object's content
+	// instead of Body, which is then empty: the store retrieves it wherever
+	// it lives, keeps it, and computes Size and ETag from it. A malformed
+	// CID is s3err.ErrInvalidArgument; content that cannot be retrieved in
+	// bounded time is s3err.ErrServiceUnavailable, and nothing is committed.
+	// A store that has no content addressing returns s3err.ErrNotImplemented.
+	CID string
 	// Tags are the object's tags, from x-amz-tagging; nil for none.
 	Tags       map[string]string
 	Conditions PutConditions
