@@ -1,0 +1,50 @@
+package exchange
+
+import (
+	"context"
+
+	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/boxo/bitswap/server"
+	"github.com/ipfs/boxo/bitswap/tracer"
+	"github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// newBitswap starts Bitswap (client and server) on h, living until ctx is
+// cancelled or it is closed. This is the one place where Config becomes
+// Bitswap options.
+//
+// There is no content routing: the provider finder is nil, so sessions
+// find blocks by broadcasting want-haves to every connected peer (and to
+// peers as they connect), rebroadcasting every ProviderSearchDelay while
+// nothing arrives. Received blocks are verified by construction: boxo
+// recomputes each block's CID from its bytes with the wanted CID's prefix
+// (message.NewWantlistBlock), so bytes that do not hash to a wanted CID
+// are never delivered or stored.
+//
+// With an allowlist, the server denies every want from a peer outside it
+// (WithPeerBlockRequestFilter): such wants are never queued in the peer's
+// ledger, so no block is sent and the want is not recorded.
+func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, serverTracer tracer.Tracer) *bitswap.Bitswap {
+	opts := []bitswap.Option{
+		bitswap.MaxOutstandingBytesPerPeer(cfg.MaxOutstandingBytesPerPeer),
+		bitswap.EngineBlockstoreWorkerCount(cfg.EngineBlockstoreWorkerCount),
+		bitswap.EngineTaskWorkerCount(cfg.EngineTaskWorkerCount),
+		bitswap.TaskWorkerCount(cfg.TaskWorkerCount),
+		bitswap.ProviderSearchDelay(cfg.ProviderSearchDelay),
+		bitswap.RebroadcastDelay(cfg.RebroadcastDelay),
+		bitswap.SetSendDontHaves(true),
+	}
+	if len(allow) > 0 {
+		opts = append(opts, bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool {
+			return allow[p]
+		}))
+	}
+	if serverTracer != nil {
+		opts = append(opts, bitswap.WithServerOption(server.WithTracer(serverTracer)))
+	}
+	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs, opts...)
+}
