@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"s3mesh/exchange"
 )
 
 // Defaults a new node gets with no flags and no config file.
@@ -45,6 +47,19 @@ type Config struct {
 	ChunkSize int `yaml:"chunk_size"`
 	// Blockstore names the block store backend ("" = the package default).
 	Blockstore string `yaml:"blockstore"`
+	// P2PListen are the libp2p listen multiaddrs.
+	P2PListen []string `yaml:"p2p_listen"`
+	// Peers are other offices' full multiaddrs (with /p2p/ID), kept
+	// connected.
+	Peers []string `yaml:"peers"`
+	// SwarmKey is the private-network key file; empty means DATA/swarm.key
+	// when that file exists, else an open network.
+	SwarmKey string `yaml:"swarm_key"`
+	// AllowPeers, when not empty, are the only peer IDs the node talks to
+	// and serves blocks to.
+	AllowPeers []string `yaml:"allow_peers"`
+	// MDNS turns on discovery of other nodes on the LAN.
+	MDNS bool `yaml:"mdns"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -67,6 +82,7 @@ func defaultConfig() Config {
 		LogFormat:       DefaultLogFormat,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		MultipartMaxAge: DefaultMultipartMaxAge,
+		P2PListen:       []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
 	}
 }
 
@@ -138,6 +154,11 @@ var settings = []setting{
 	{key: "chunk_size", usage: "UnixFS leaf size in bytes for new objects", value: func(c *Config) flag.Value { return (*intValue)(&c.ChunkSize) }},
 	{key: "blockstore", usage: "block store backend for a new data directory: flatfs or pebble (empty: flatfs)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
 	{key: "multipart_max_age", usage: "age at which an unfinished multipart upload is aborted (negative: never)", value: func(c *Config) flag.Value { return (*durationValue)(&c.MultipartMaxAge) }},
+	{key: "p2p_listen", usage: "libp2p listen multiaddr (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.P2PListen) }},
+	{key: "peers", flag: "peer", usage: "another office's multiaddr with /p2p/ID, kept connected (repeatable)", value: func(c *Config) flag.Value { return (*listValue)(&c.Peers) }},
+	{key: "swarm_key", usage: "private-network key file shared by all offices (empty: DATA/swarm.key if present)", value: func(c *Config) flag.Value { return (*stringValue)(&c.SwarmKey) }},
+	{key: "allow_peers", flag: "allow-peer", usage: "peer ID allowed to connect and fetch blocks (repeatable; empty: any peer holding the swarm key)", value: func(c *Config) flag.Value { return (*listValue)(&c.AllowPeers) }},
+	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
@@ -145,8 +166,8 @@ var settings = []setting{
 
 // loadConfig builds the effective Config from defaults, the config file,
 // the environment and args, in that order of precedence (args win).
-func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+func loadConfig(cmd string, args []string, getenv func(string) string, stderr io.Writer) (Config, error) {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var configFile string
 	fs.StringVar(&configFile, "config", "", "YAML config file (keys as in README.md)")
@@ -157,11 +178,12 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 	for _, s := range settings {
 		byFlag[s.flagName()] = s
 		def := s.value(&defaults).String()
-		fs.Var(recorder{name: s.flagName(), sets: func(name, v string) { sets = append(sets, rawSet{name, v}) }}, s.flagName(),
+		_, isBool := s.value(&defaults).(*boolValue)
+		fs.Var(recorder{name: s.flagName(), isBool: isBool, sets: func(name, v string) { sets = append(sets, rawSet{name, v}) }}, s.flagName(),
 			fmt.Sprintf("%s (env %s, config key %s) (default %q)", s.usage, s.envName(), s.key, def))
 	}
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "usage: s3mesh serve [flags]")
+		fmt.Fprintf(fs.Output(), "usage: s3mesh %s [flags]\n", cmd)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -171,7 +193,7 @@ func loadConfig(args []string, getenv func(string) string, stderr io.Writer) (Co
 		return Config{}, errUsage
 	}
 	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "s3mesh serve: unexpected argument %q\n", fs.Arg(0))
+		fmt.Fprintf(stderr, "s3mesh %s: unexpected argument %q\n", cmd, fs.Arg(0))
 		return Config{}, errUsage
 	}
 
@@ -235,9 +257,13 @@ func readConfigFile(path string, cfg *Config) error {
 // recorder is the flag.Value of every setting on the command line: it
 // records what was set so the values apply after the file and environment.
 type recorder struct {
-	name string
-	sets func(name, value string)
+	name   string
+	isBool bool
+	sets   func(name, value string)
 }
+
+// IsBoolFlag lets a boolean setting be given as a bare --flag.
+func (r recorder) IsBoolFlag() bool { return r.isBool }
 
 func (r recorder) String() string { return "" }
 func (r recorder) Set(v string) error {
@@ -273,6 +299,21 @@ func (d *durationValue) Set(v string) error {
 	*d = durationValue(x)
 	return nil
 }
+
+type boolValue bool
+
+func (b *boolValue) String() string { return strconv.FormatBool(bool(*b)) }
+func (b *boolValue) Set(v string) error {
+	x, err := strconv.ParseBool(v)
+	if err != nil {
+		return fmt.Errorf("not true or false")
+	}
+	*b = boolValue(x)
+	return nil
+}
+
+// IsBoolFlag lets "--mdns" stand for "--mdns=true".
+func (b *boolValue) IsBoolFlag() bool { return true }
 
 type listValue []string
 

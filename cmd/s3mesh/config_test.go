@@ -45,7 +45,7 @@ func TestLoadConfigPrecedence(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := loadConfig(tt.args, env(tt.env), io.Discard)
+			got, err := loadConfig("serve", tt.args, env(tt.env), io.Discard)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -80,7 +80,7 @@ func TestLoadConfigErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := loadConfig(tt.args, func(string) string { return "" }, io.Discard)
+			_, err := loadConfig("serve", tt.args, func(string) string { return "" }, io.Discard)
 			switch {
 			case err == nil:
 				t.Fatal("no error")
@@ -95,7 +95,7 @@ func TestLoadConfigErrors(t *testing.T) {
 
 func TestServeHelpListsEverySetting(t *testing.T) {
 	var out strings.Builder
-	_, err := loadConfig([]string{"-h"}, func(string) string { return "" }, &out)
+	_, err := loadConfig("serve", []string{"-h"}, func(string) string { return "" }, &out)
 	if !errors.Is(err, flag.ErrHelp) {
 		t.Fatalf("err = %v, want flag.ErrHelp", err)
 	}

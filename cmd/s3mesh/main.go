@@ -53,6 +53,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "id":
+		return runID(rest, getenv, stdout, stderr)
+	case "swarm-key":
+		return runSwarmKey(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "s3mesh", version())
 		return nil
@@ -70,8 +74,10 @@ func printUsage(w io.Writer) {
 	fmt.Fprint(w, `s3mesh: an S3 gateway over a content-addressed block store, one node per office.
 
 Commands:
-  serve     run a node (S3 API, /metrics and /health/ready on one listener)
-  version   print the version
+  serve      run a node (S3 API, /metrics and /health/ready on one listener)
+  id         print this node's peer ID and its multiaddrs for other offices
+  swarm-key  print a new private-network key (s3mesh swarm-key > swarm.key)
+  version    print the version
 
 Run "s3mesh serve -h" for the flags of serve.
 `)

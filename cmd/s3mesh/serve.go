@@ -25,7 +25,7 @@ import (
 // runServe runs a node until ctx is done, then shuts it down in order:
 // HTTP (bounded by ShutdownTimeout), then the storage.
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	cfg, err := loadConfig(args, getenv, stderr)
+	cfg, err := loadConfig("serve", args, getenv, stderr)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
