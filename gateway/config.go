@@ -20,7 +20,8 @@ const DefaultChunkSize = 1 << 20
 const DefaultDataDir = "s3mesh-data"
 
 // Config configures a Node. The zero value is valid: data in
-// DefaultDataDir, 1 MiB chunks, local blocks only.
+// DefaultDataDir, 1 MiB chunks, local blocks only,
+// 16 blocks fetched ahead, 30 s fetch timeout.
 type Config struct {
 	// DataDir holds the node's state: DataDir/blocks (the block store) and
 	// DataDir/namespace (buckets and object records). Created if missing.
@@ -35,10 +36,32 @@ type Config struct {
 	// NoSync disables fsync in the block store and the namespace: a crash
 	// can lose acknowledged writes. For tests only. Default false.
 	NoSync bool
+	// Blockstore is an open block store for the node to use instead of
+	// opening DataDir/blocks (BlockstoreBackend and NoSync then do not
+	// apply to blocks). Set it to build Config.Exchange over the same store,
+	// so that the exchange serves the node's blocks to peers. The Node does
+	// not close it; close it after the exchange. nil opens DataDir/blocks.
+	Blockstore *blockstore.Store
 	// Exchange fetches blocks missing locally (Bitswap). nil = local only:
-	// a block that is not in the local block store is unavailable. The Node
-	// does not close it.
+	// a block that is not in the local block store is unavailable. Every
+	// block it returns is hash-verified against its CID before it is stored
+	// or served; a block that does not match is dropped and counted. A
+	// fetched block is stored in the local block store. The Node does not
+	// close it.
 	Exchange exchange.Interface
+	// FetchWindow is how many blocks a content reader keeps requested ahead
+	// of the block being read, within the requested range, at most: enough
+	// 1 MiB blocks in flight to fill a long fat link. A reader holds at most
+	// FetchWindow+1 blocks in memory. Default DefaultFetchWindow.
+	FetchWindow int
+	// FetchTimeout bounds the wait for a block missing locally: a fetch
+	// fails once FetchTimeout has passed both since the block was requested
+	// and since any block of the same read last arrived, so a slow but
+	// progressing transfer never fails and a block that no reachable peer
+	// provides fails within about FetchTimeout (plus the time to drain the
+	// window). The failure is ErrBlockUnavailable, answered
+	// ServiceUnavailable naming the block. Default DefaultFetchTimeout.
+	FetchTimeout time.Duration
 	// Logger receives lifecycle messages. nil discards.
 	Logger *slog.Logger
 	// Registerer receives the node's and the block store's metrics. nil
@@ -56,6 +79,16 @@ type Config struct {
 	// negative disables the janitor.
 	MultipartMaxAge time.Duration
 }
+
+// DefaultFetchWindow is Config.FetchWindow's default: 16 blocks (16 MiB of
+// 1 MiB leaves) in flight per reader.
+const DefaultFetchWindow = 16
+
+// maxFetchWindow bounds Config.FetchWindow: 1024 blocks of up to 2 MiB.
+const maxFetchWindow = 1024
+
+// DefaultFetchTimeout is Config.FetchTimeout's default: 30 seconds.
+const DefaultFetchTimeout = 30 * time.Second
 
 // DefaultMultipartMaxAge is the age at which an abandoned multipart upload
 // is aborted when Config.MultipartMaxAge is zero: 7 days.
@@ -80,6 +113,12 @@ func (c Config) withDefaults() Config {
 	if c.MultipartMaxAge == 0 {
 		c.MultipartMaxAge = DefaultMultipartMaxAge
 	}
+	if c.FetchWindow == 0 {
+		c.FetchWindow = DefaultFetchWindow
+	}
+	if c.FetchTimeout == 0 {
+		c.FetchTimeout = DefaultFetchTimeout
+	}
 	return c
 }
 
@@ -91,6 +130,12 @@ func (c Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		return errors.New("gateway config: data dir is required")
+	}
+	if c.FetchWindow < 1 || c.FetchWindow > maxFetchWindow {
+		return fmt.Errorf("gateway config: fetch window %d out of range 1..%d", c.FetchWindow, maxFetchWindow)
+	}
+	if c.FetchTimeout < 0 {
+		return fmt.Errorf("gateway config: fetch timeout %s is negative", c.FetchTimeout)
 	}
 	return nil
 }

@@ -20,8 +20,24 @@
 // A record names its root CID. [s3mesh/s3api.Content.Open] walks the DAG
 // from the root using the UnixFS block sizes, descending only into nodes
 // that overlap the requested range and fetching only the leaves inside
-// it, a few ahead of the reader, through a blockservice: from the local
-// block store, and from Config.Exchange when one is set.
+// it, up to Config.FetchWindow ahead of the reader: from the local block
+// store, else from Config.Exchange through one Bitswap session per read,
+// so wants spread over every peer that has the blocks. Every block from
+// the exchange is hash-verified before it is stored (it then stays local)
+// or served. A block no reachable peer provides fails the read within
+// Config.FetchTimeout of no progress, as ServiceUnavailable naming it
+// ([ErrBlockUnavailable], [BlockUnavailableError]); ending the read's
+// context cancels its wants.
+//
+// # PUT by CID
+//
+// A PutObject with PutObjectInput.CID adopts existing content: the CID of
+// a UnixFS file or a raw block, fetched whole (locally or from peers),
+// kept, and committed like a PUT body, with its size and MD5 computed by
+// reading it through.
+//
+// Package gatewaytest runs several nodes with real Bitswap over an
+// in-memory libp2p network, for tests.
 //
 // # Multipart uploads
 //

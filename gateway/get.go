@@ -13,12 +13,7 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"s3mesh/s3api"
-	"s3mesh/s3api/s3err"
 )
-
-// readAhead is how many leaves a content reader fetches ahead of the one
-// being read, at most. Only leaves inside the requested range are fetched.
-const readAhead = 4
 
 // GetObject implements s3api.ObjectStore. The content handle reads the DAG
 // of the returned record; it stays readable after the key is overwritten or
@@ -44,17 +39,20 @@ type content struct {
 
 // Open implements s3api.Content. The reader walks the DAG from the root,
 // descending only into nodes that overlap [offset, offset+length) and
-// fetching only the leaves inside it, a few ahead of the reader. A block
-// that cannot be had yields an error wrapping ErrBlockUnavailable (local
-// only) or the context's error.
+// fetching only the leaves inside it, up to Config.FetchWindow ahead of the
+// reader, locally or through one exchange session. A block that cannot be
+// had within Config.FetchTimeout yields an error wrapping
+// ErrBlockUnavailable (and context.DeadlineExceeded when it timed out);
+// when ctx ends first, an error wrapping its cause. Closing the reader, or
+// ending ctx, cancels the fetches in flight.
 func (c *content) Open(ctx context.Context, offset, length int64) (io.ReadCloser, error) {
 	if offset < 0 || length < 0 || offset+length > c.size {
 		return nil, fmt.Errorf("open %s: range %d+%d outside size %d", c.root, offset, length, c.size)
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	r := &rangeReader{
-		ctx: ctx, cancel: cancel, dag: c.n.dag, metrics: c.n.metrics,
-		leaves: make(chan *leafFetch, readAhead),
+		ctx: ctx, cancel: cancel, f: c.n.newFetcher(ctx), metrics: c.n.metrics,
+		leaves: make(chan *leafFetch, c.n.cfg.FetchWindow),
 	}
 	if length == 0 {
 		close(r.leaves)
@@ -76,7 +74,7 @@ type leafFetch struct {
 type rangeReader struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
-	dag     ipld.DAGService
+	f       *fetcher
 	metrics *metrics
 	leaves  chan *leafFetch
 	wg      sync.WaitGroup
@@ -86,24 +84,11 @@ type rangeReader struct {
 	closeMu sync.Once
 }
 
-// blockErr wraps a block fetch failure. A block that is not available is
-// answered ServiceUnavailable with a client-safe message naming it; the
-// error also matches ErrBlockUnavailable.
-func blockErr(c cid.Cid, err error) error {
-	if ipld.IsNotFound(err) {
-		return &s3err.Error{
-			Code:    s3err.ErrServiceUnavailable,
-			Message: fmt.Sprintf("Content %s is not available on this node or any reachable peer.", c),
-			Err:     fmt.Errorf("read block %s: %w: %w", c, ErrBlockUnavailable, err),
-		}
-	}
-	return fmt.Errorf("read block %s: %w", c, err)
-}
-
 // walk sends, in order, a leafFetch for every leaf overlapping [off, end)
-// and closes r.leaves. Internal nodes are fetched here; leaves are fetched
-// concurrently, at most readAhead ahead of the reader (the channel's
-// capacity bounds them).
+// and closes r.leaves. Internal nodes are fetched here; raw leaves are
+// fetched concurrently, at most the channel's capacity (Config.FetchWindow)
+// ahead of the one the reader waits for, so at most FetchWindow+1 leaves
+// are in flight or buffered.
 func (r *rangeReader) walk(root cid.Cid, off, end int64) {
 	defer r.wg.Done()
 	defer close(r.leaves)
@@ -157,9 +142,9 @@ func (r *rangeReader) walk(root cid.Cid, off, end int64) {
 		case <-r.ctx.Done():
 		}
 	}
-	nd, err := r.dag.Get(r.ctx, root)
+	nd, err := r.f.getNode(root)
 	if err != nil {
-		fail(blockErr(root, err))
+		fail(err)
 		return
 	}
 	if ok, err := visit(nd, 0); err != nil {
@@ -198,12 +183,12 @@ func (r *rangeReader) walk(root cid.Cid, off, end int64) {
 			go func() {
 				defer r.wg.Done()
 				defer close(f.done)
-				nd, err := r.dag.Get(r.ctx, c)
+				b, err := r.f.get(c)
 				if err != nil {
-					f.err = blockErr(c, err)
+					f.err = err
 					return
 				}
-				data := nd.RawData()
+				data := b.RawData()
 				if len(data) != int(size) || hi > len(data) {
 					f.err = fmt.Errorf("read block %s: %d bytes, parent says %d", c, len(data), size)
 					return
@@ -212,9 +197,9 @@ func (r *rangeReader) walk(root cid.Cid, off, end int64) {
 			}()
 			continue
 		}
-		child, err := r.dag.Get(r.ctx, c)
+		child, err := r.f.getNode(c)
 		if err != nil {
-			fail(blockErr(c, err))
+			fail(err)
 			return
 		}
 		if ok, err := visit(child, start); err != nil {

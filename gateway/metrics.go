@@ -3,6 +3,8 @@ package gateway
 import (
 	"fmt"
 
+	"github.com/ipfs/go-cid"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -14,6 +16,9 @@ type metrics struct {
 	uploads    *prometheus.CounterVec
 	partBytes  prometheus.Counter
 	inProgress prometheus.GaugeFunc
+	blockReads *prometheus.CounterVec
+	fetchDur   prometheus.Histogram
+	rejected   prometheus.Counter
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
 }
@@ -51,12 +56,25 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, 
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_in_progress",
 			Help: "Multipart uploads created and not yet completed, aborted, expired or discarded with their bucket.",
 		}, func() float64 { return float64(openUploads()) }),
+		blockReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_reads_total",
+			Help: "Blocks read for object content by result: hit (local), miss (fetched from a peer), error (unavailable or failed).",
+		}, []string{"result"}),
+		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_fetch_duration_seconds",
+			Help:    "Time to fetch a block missing locally from the exchange, for fetches that succeeded.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "blocks_rejected_total",
+			Help: "Blocks from the exchange dropped because their content does not hash to their CID or they were not asked for.",
+		}),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress} {
+	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.fetchDur, m.rejected} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
@@ -72,3 +90,6 @@ func (m *metrics) unregister() {
 	}
 	m.registered = nil
 }
+
+// rejectedBlock counts a block dropped by the verifying exchange.
+func (m *metrics) rejectedBlock(cid.Cid) { m.rejected.Inc() }

@@ -158,9 +158,9 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	p := &PartRecord{Number: in.PartNumber, Size: length}
 	if in.Offset == 0 && length == size {
 		// The whole source: share its DAG.
-		nd, err := n.dag.Get(ctx, root)
+		nd, err := n.newFetcher(ctx).getNode(root)
 		if err != nil {
-			return nil, op(blockErr(root, err))
+			return nil, op(err)
 		}
 		if p.DAGSize, err = nd.Size(); err != nil {
 			return nil, op(err)

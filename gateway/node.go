@@ -20,9 +20,10 @@ import (
 )
 
 // ErrBlockUnavailable marks a read that failed because a block of the
-// object is neither stored locally nor retrievable from the exchange. Such
-// errors are also an *s3err.Error with code ServiceUnavailable whose
-// client-safe message names the missing block.
+// object is neither stored locally nor retrievable from the exchange within
+// Config.FetchTimeout. Such errors are also an *s3err.Error with code
+// ServiceUnavailable whose client-safe message names the missing block,
+// and a *BlockUnavailableError (an s3api.MissingContentError).
 var ErrBlockUnavailable = errors.New("block unavailable")
 
 // Node is an s3mesh node's storage: an s3api.ObjectStore over UnixFS DAGs
@@ -31,9 +32,11 @@ var ErrBlockUnavailable = errors.New("block unavailable")
 type Node struct {
 	cfg    Config
 	blocks *blockstore.Store
-	bserv  blockservice.BlockService
-	dag    ipld.DAGService
-	ns     *PebbleNamespace
+	// ownBlocks is true when the node opened blocks and closes it.
+	ownBlocks bool
+	bserv     blockservice.BlockService
+	dag       ipld.DAGService
+	ns        *PebbleNamespace
 	// uploads keeps multipart state; it stays local to the node whatever
 	// the Namespace becomes.
 	uploads UploadStore
@@ -60,15 +63,25 @@ func New(cfg Config) (*Node, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	bs, err := blockstore.Open(blockstore.Config{
-		Path:       filepath.Join(cfg.DataDir, "blocks"),
-		Backend:    cfg.BlockstoreBackend,
-		NoSync:     cfg.NoSync,
-		Logger:     cfg.Logger,
-		Registerer: cfg.Registerer,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("new node: %w", err)
+	bs, ownBlocks := cfg.Blockstore, false
+	if bs == nil {
+		var err error
+		bs, err = blockstore.Open(blockstore.Config{
+			Path:       filepath.Join(cfg.DataDir, "blocks"),
+			Backend:    cfg.BlockstoreBackend,
+			NoSync:     cfg.NoSync,
+			Logger:     cfg.Logger,
+			Registerer: cfg.Registerer,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("new node: %w", err)
+		}
+		ownBlocks = true
+	}
+	closeBlocks := func() {
+		if ownBlocks {
+			bs.Close()
+		}
 	}
 	ns, err := OpenPebbleNamespace(PebbleNamespaceConfig{
 		Dir:    filepath.Join(cfg.DataDir, "namespace"),
@@ -76,21 +89,25 @@ func New(cfg Config) (*Node, error) {
 		Logger: cfg.Logger,
 	})
 	if err != nil {
-		bs.Close()
+		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	m, err := newMetrics(cfg.Registerer, ns.OpenUploads)
 	if err != nil {
 		ns.Close()
-		bs.Close()
+		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{cfg: cfg, blocks: bs, ns: ns, uploads: ns, metrics: m}
-	n.bserv = newBlockService(bs, cfg.Exchange)
+	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, ns: ns, uploads: ns, metrics: m}
+	var exch exchange.Interface
+	if cfg.Exchange != nil {
+		exch = &verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}
+	}
+	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	n.startJanitor()
 	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil,
-		"multipart_max_age", cfg.MultipartMaxAge)
+		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
 	return n, nil
 }
 
@@ -106,8 +123,7 @@ func newBlockService(bs *blockstore.Store, exch exchange.Interface) blockservice
 }
 
 // Close stops the multipart janitor and closes the namespace and the block
-// store. It does not close
-// Config.Exchange. Idempotent. Calls in flight MUST have returned, and
+// store it opened. It does not close Config.Exchange or Config.Blockstore. Idempotent. Calls in flight MUST have returned, and
 // content readers MUST be closed, before Close is called.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
@@ -116,7 +132,10 @@ func (n *Node) Close() error {
 			<-n.janitorDone
 		}
 		err1 := n.ns.Close()
-		err2 := n.blocks.Close()
+		var err2 error
+		if n.ownBlocks {
+			err2 = n.blocks.Close()
+		}
 		n.metrics.unregister()
 		n.closeErr = errors.Join(err1, err2)
 	})

@@ -111,6 +111,11 @@ func TestConfigValidate(t *testing.T) {
 		{"chunk 2MiB", Config{ChunkSize: 2 << 20}, true},
 		{"chunk too big", Config{ChunkSize: 2<<20 + 1}, false},
 		{"chunk negative", Config{ChunkSize: -1}, false},
+		{"fetch window 1", Config{FetchWindow: 1}, true},
+		{"fetch window negative", Config{FetchWindow: -1}, false},
+		{"fetch window too big", Config{FetchWindow: maxFetchWindow + 1}, false},
+		{"fetch timeout", Config{FetchTimeout: time.Second}, true},
+		{"fetch timeout negative", Config{FetchTimeout: -time.Second}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.cfg.Validate(); (err == nil) != tc.ok {

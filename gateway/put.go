@@ -36,6 +36,10 @@ const importBatchBytes = 4 << 20
 // failed or rejected PUT leaves no record but may leave blocks, which
 // garbage collection reclaims. Imports run outside any lock, so PUTs of
 // different keys stream in parallel.
+//
+// With in.CID set, the object adopts that existing content instead of a
+// body (see adoptCID): the DAG is fetched whole, within Config.FetchTimeout
+// per block, kept in the local block store, and committed like a PUT body's.
 func (n *Node) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
 	info, result, err := n.putObject(ctx, in)
 	n.metrics.puts.WithLabelValues(result).Inc()
@@ -61,13 +65,21 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		}
 	}
 
-	start := time.Now()
-	res, result, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
-	n.metrics.putBytes.Add(float64(res.size))
+	var res importResult
+	var result string
+	if in.CID != "" {
+		res, result, err = n.adoptCID(ctx, in.CID, in.Body, in.ContentMD5)
+	} else {
+		start := time.Now()
+		res, result, err = n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
+		n.metrics.putBytes.Add(float64(res.size))
+		if err == nil {
+			n.metrics.importDur.Observe(time.Since(start).Seconds())
+		}
+	}
 	if err != nil {
 		return nil, result, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	n.metrics.importDur.Observe(time.Since(start).Seconds())
 
 	rec := &ObjectRecord{
 		Bucket:             in.Bucket,

@@ -81,7 +81,7 @@ var endpointRE = regexp.MustCompile(`S3 endpoint http://(\S+)`)
 // waits until /health/ready answers 200.
 func startNode(t *testing.T, dataDir string, extra ...string) *proc {
 	t.Helper()
-	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0"}, extra...)
+	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
 	cmd := exec.Command(s3meshBinary(t), args...)
 	cmd.Env = append(os.Environ(), "S3MESH_ACCESS_KEY="+procAccessKey, "S3MESH_SECRET_KEY="+procSecretKey)
 	stdout, err := cmd.StdoutPipe()

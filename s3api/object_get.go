@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -112,7 +113,7 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 		w.WriteHeader(status)
 		return nil
 	}
-	return streamContent(w, r, content, status, offset, length)
+	return h.streamContent(w, r, content, status, offset, length)
 }
 
 // partRange returns the byte range of part n of obj: for a multipart
@@ -142,8 +143,10 @@ func partRange(obj *ObjectInfo, n int) (byteRange, rangeKind, error) {
 
 // streamContent writes length bytes of content from offset with status.
 // The first read happens before the status is sent, so that content that
-// cannot be retrieved is still answered with an S3 error.
-func streamContent(w http.ResponseWriter, r *http.Request, content Content, status int, offset, length int64) error {
+// cannot be retrieved is still answered with an S3 error. Once the status
+// is sent, a content read that fails aborts the response (abortResponse):
+// the client sees a truncated body, never a complete-looking one.
+func (h *Handler) streamContent(w http.ResponseWriter, r *http.Request, content Content, status int, offset, length int64) error {
 	rc, err := content.Open(r.Context(), offset, length)
 	if err != nil {
 		return fmt.Errorf("open content: %w", err)
@@ -161,22 +164,46 @@ func streamContent(w http.ResponseWriter, r *http.Request, content Content, stat
 		return fmt.Errorf("write content: %w", err)
 	}
 	rest := length - int64(n)
-	if rest == 0 {
-		return nil
-	}
-	copied, err := io.CopyBuffer(writerOnly{w}, io.LimitReader(rc, rest), buf)
-	if err != nil {
-		return fmt.Errorf("stream content: %w", err)
-	}
-	if copied != rest {
-		return fmt.Errorf("stream content: %w", io.ErrUnexpectedEOF)
+	for rest > 0 {
+		k, rerr := rc.Read(buf[:min(int64(len(buf)), rest)])
+		if k > 0 {
+			if _, err := w.Write(buf[:k]); err != nil {
+				return fmt.Errorf("write content: %w", err)
+			}
+			rest -= int64(k)
+		}
+		if rerr == nil || rest == 0 {
+			continue
+		}
+		if errors.Is(rerr, io.EOF) {
+			rerr = io.ErrUnexpectedEOF
+		}
+		err := fmt.Errorf("stream content: %d bytes short: %w", rest, rerr)
+		h.abortResponse(w, r, err)
+		return err
 	}
 	return nil
 }
 
-// writerOnly hides a writer's ReadFrom, so io.CopyBuffer uses the pooled
-// buffer.
-type writerOnly struct{ io.Writer }
+// abortResponse ends a response whose status is sent but whose body cannot
+// be completed, so that the client sees a truncated body and not a short
+// one that looks whole: it hijacks the connection and closes it (HTTP/1.x).
+// Where the connection cannot be hijacked (HTTP/2), it logs err and panics
+// with http.ErrAbortHandler, which resets the stream. A client that went
+// away needs no abort.
+func (h *Handler) abortResponse(w http.ResponseWriter, r *http.Request, err error) {
+	if r.Context().Err() != nil && clientGone(r) {
+		return
+	}
+	if conn, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
+		conn.Close()
+		return
+	}
+	ri := info(r)
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "response aborted",
+		slog.String("op", string(ri.op)), slog.String("req_id", ri.id), slog.String("err", err.Error()))
+	panic(http.ErrAbortHandler)
+}
 
 // setObjectHeaders sets the headers describing obj: ETag, Last-Modified,
 // the stored Content-* headers, Cache-Control, Expires, user metadata, the

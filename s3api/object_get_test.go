@@ -1,12 +1,15 @@
 package s3api_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/md5"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -188,5 +191,111 @@ func TestUserMetadataNamesLowerCase(t *testing.T) {
 		if _, ok := rec.Header()[name]; !ok {
 			t.Errorf("response lacks the lower-case header name %q: %v", name, rec.Header())
 		}
+	}
+}
+
+// failingStore returns content whose reader fails after good bytes: more
+// than streamContent reads before it sends the status.
+type failingStore struct{ *s3mem.Store }
+
+type failingContent struct{ good int }
+
+func (c failingContent) Open(context.Context, int64, int64) (io.ReadCloser, error) {
+	return io.NopCloser(io.MultiReader(bytes.NewReader(bytes.Repeat([]byte("x"), c.good)),
+		iotestErrReader{fmt.Errorf("read: %w", missingBlockError{})})), nil
+}
+
+func (s failingStore) GetObject(ctx context.Context, b, k string) (*s3api.ObjectInfo, s3api.Content, error) {
+	info, _, err := s.Store.GetObject(ctx, b, k)
+	return info, failingContent{good: 600 << 10}, err
+}
+
+// TestGetObjectFailsMidStream: content that fails after the status is sent
+// aborts the connection; the client sees a truncated body, not a short one
+// that looks whole. A failure before the first byte is still a 503.
+func TestGetObjectFailsMidStream(t *testing.T) {
+	t.Parallel()
+	e := newEnvStore(t, failingStore{s3mem.New()})
+	e.mustDo(req{method: "PUT", target: "/bkt1"}, 200)
+	e.mustDo(req{method: "PUT", target: "/bkt1/k", body: bytes.Repeat([]byte("y"), 1<<20)}, 200)
+	srv := httptest.NewServer(e.h)
+	defer srv.Close()
+	for _, rg := range []string{"", "bytes=0-900000"} {
+		hr := e.newRequest(req{method: "GET", target: srv.URL + "/bkt1/k", hdr: map[string]string{"Range": rg}})
+		hr.RequestURI = ""
+		if rg == "" {
+			hr.Header.Del("Range")
+		}
+		resp, err := srv.Client().Do(hr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode/100 != 2 {
+			t.Fatalf("range %q: status %d", rg, resp.StatusCode)
+		}
+		if !errors.Is(err, io.ErrUnexpectedEOF) {
+			t.Fatalf("range %q: read %d of %d bytes, error %v; want io.ErrUnexpectedEOF", rg, len(body), resp.ContentLength, err)
+		}
+		if int64(len(body)) >= resp.ContentLength || len(body) > 600<<10 {
+			t.Fatalf("range %q: got %d bytes of %d", rg, len(body), resp.ContentLength)
+		}
+	}
+	// The server stays up and answers the next request on a new connection.
+	hr := e.newRequest(req{method: "HEAD", target: srv.URL + "/bkt1/k"})
+	hr.RequestURI = ""
+	resp, err := srv.Client().Do(hr)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("HEAD after abort: %v %v", resp, err)
+	}
+	resp.Body.Close()
+}
+
+// hijackRecorder is a ResponseRecorder whose connection can be hijacked; it
+// records that the handler closed it.
+type hijackRecorder struct {
+	*httptest.ResponseRecorder
+	closed bool
+}
+
+type recordedConn struct {
+	net.Conn
+	rec *hijackRecorder
+}
+
+func (c recordedConn) Close() error { c.rec.closed = true; return c.Conn.Close() }
+
+func (h *hijackRecorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	a, b := net.Pipe()
+	b.Close()
+	return recordedConn{a, h}, bufio.NewReadWriter(bufio.NewReader(a), bufio.NewWriter(a)), nil
+}
+
+// TestGetObjectAbortsMidStream: once the status is sent, a content failure
+// closes the hijacked connection, or, where there is none to hijack,
+// panics with http.ErrAbortHandler so that net/http resets the stream.
+func TestGetObjectAbortsMidStream(t *testing.T) {
+	t.Parallel()
+	e := newEnvStore(t, failingStore{s3mem.New()})
+	e.mustDo(req{method: "PUT", target: "/bkt1"}, 200)
+	e.mustDo(req{method: "PUT", target: "/bkt1/k", body: bytes.Repeat([]byte("y"), 1<<20)}, 200)
+
+	rec := &hijackRecorder{ResponseRecorder: httptest.NewRecorder()}
+	e.h.ServeHTTP(rec, e.newRequest(req{method: "GET", target: "/bkt1/k"}))
+	if !rec.closed || rec.Code != 200 {
+		t.Fatalf("status %d, connection closed %v; want 200 and closed", rec.Code, rec.closed)
+	}
+
+	func() {
+		defer func() {
+			if p := recover(); p != http.ErrAbortHandler {
+				t.Fatalf("recovered %v, want http.ErrAbortHandler", p)
+			}
+		}()
+		e.h.ServeHTTP(httptest.NewRecorder(), e.newRequest(req{method: "GET", target: "/bkt1/k"}))
+	}()
+	if !strings.Contains(e.logs.String(), "response aborted") {
+		t.Fatalf("abort not logged: %s", e.logs.String())
 	}
 }

@@ -31,7 +31,9 @@ const (
 // handlePutObject serves PutObject. The body is streamed to the store
 // through the signature's payload verifier and, when the request carries a
 // checksum, a checksum verifier; a failure of either surfaces from the
-// body's Read at EOF, and the store commits nothing.
+// body's Read at EOF, and the store commits nothing. With an x-s3mesh-cid
+// header and an empty body, the object adopts the content that CID names
+// (PutObjectInput.CID).
 func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error {
 	ri := info(r)
 	if ri.key == "" {
@@ -60,9 +62,14 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 	if err != nil {
 		return err
 	}
+	adopt, err := parseCIDHeader(r.Header, size)
+	if err != nil {
+		return err
+	}
 	in := &PutObjectInput{
 		Bucket:     ri.bucket,
 		Key:        ri.key,
+		CID:        adopt,
 		Size:       size,
 		ContentMD5: contentMD5,
 		Checksums:  map[string]string{},
@@ -88,6 +95,29 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 	hdr.Set("Content-Length", "0")
 	w.WriteHeader(http.StatusOK)
 	return nil
+}
+
+// parseCIDHeader returns the x-s3mesh-cid header of a PutObject whose body
+// has size bytes, "" when absent. The header asks the store to adopt
+// existing content, so the body must be empty (InvalidRequest otherwise);
+// it must be sent once and not be empty (InvalidArgument). The CID itself
+// is opaque here: the store parses it.
+func parseCIDHeader(hdr http.Header, size int64) (string, error) {
+	vals := hdr.Values(cidHeader)
+	if len(vals) == 0 {
+		return "", nil
+	}
+	if len(vals) > 1 {
+		return "", errInvalidArgument("The %s header may be sent only once.", cidHeader)
+	}
+	v := strings.TrimSpace(vals[0])
+	if v == "" {
+		return "", errInvalidArgument("The %s header must name a CID.", cidHeader)
+	}
+	if size != 0 {
+		return "", s3err.New(s3err.ErrInvalidRequest, "A PutObject with "+cidHeader+" adopts existing content and must have an empty body.")
+	}
+	return v, nil
 }
 
 // verifiedBody returns the request body of a content upload (PutObject,

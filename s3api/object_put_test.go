@@ -6,15 +6,18 @@ import (
 	"crypto/md5"
 	"encoding/base64"
 	"encoding/hex"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"s3mesh/s3api"
 	"s3mesh/s3api/internal/checksum"
+	"s3mesh/s3api/s3mem"
 )
 
 func md5b64(b []byte) string { s := md5.Sum(b); return base64.StdEncoding.EncodeToString(s[:]) }
@@ -170,5 +173,60 @@ func TestEmptyBodyExpectContinue(t *testing.T) {
 	resp, err = http.ReadResponse(br, r)
 	if err != nil || resp.StatusCode != http.StatusOK {
 		t.Fatalf("final response: %v %v", resp, err)
+	}
+}
+
+// cidStore records the PutObjectInput.CID a PutObject receives and answers
+// a CID of its own.
+type cidStore struct {
+	*s3mem.Store
+	mu   sync.Mutex
+	cids []string
+	body []byte
+}
+
+func (s *cidStore) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
+	if in.CID == "" {
+		return s.Store.PutObject(ctx, in)
+	}
+	body, err := io.ReadAll(in.Body)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	s.cids = append(s.cids, in.CID)
+	s.body = body
+	s.mu.Unlock()
+	return &s3api.ObjectInfo{Bucket: in.Bucket, Key: in.Key, ETag: "0123", CID: in.CID}, nil
+}
+
+func TestPutObjectByCID(t *testing.T) {
+	t.Parallel()
+	store := &cidStore{Store: s3mem.New()}
+	e := newEnvStore(t, store)
+	e.mustDo(req{method: "PUT", target: "/bkt"}, 200)
+	const c = "bafkreibm6jg3ux5qumhcn2b3flc3tyu6dmlb4xa7u5bf44yegnrjhc4yeq"
+	rec := e.mustDo(req{method: "PUT", target: "/bkt/k", hdr: map[string]string{"x-s3mesh-cid": c}}, 200)
+	if rec.Header().Get("X-S3mesh-Cid") != c || rec.Header().Get("ETag") != `"0123"` {
+		t.Fatalf("headers %v", rec.Header())
+	}
+	if len(store.cids) != 1 || store.cids[0] != c || len(store.body) != 0 {
+		t.Fatalf("store got cids %q body %q", store.cids, store.body)
+	}
+	for _, tc := range []struct {
+		name string
+		r    req
+		code string
+	}{
+		{"body and cid", req{method: "PUT", target: "/bkt/k", body: []byte("data"), hdr: map[string]string{"x-s3mesh-cid": c}}, "InvalidRequest"},
+		{"empty cid", req{method: "PUT", target: "/bkt/k", hdr: map[string]string{"x-s3mesh-cid": " "}}, "InvalidArgument"},
+	} {
+		rec := e.do(tc.r)
+		if got := errorCode(t, rec); got != tc.code {
+			t.Errorf("%s: status %d code %q, want %s", tc.name, rec.Code, got, tc.code)
+		}
+	}
+	if len(store.cids) != 1 {
+		t.Fatalf("rejected requests reached the store: %q", store.cids)
 	}
 }

@@ -27,6 +27,7 @@ const (
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMultipartMaxAge = 7 * 24 * time.Hour
+	DefaultFetchTimeout    = 30 * time.Second
 )
 
 // Config is everything an operator can set for "s3mesh serve". Each field is
@@ -64,6 +65,9 @@ type Config struct {
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
 	LogFormat string `yaml:"log_format"`
+	// FetchTimeout bounds the wait for a block no reachable peer provides;
+	// the GET then fails with 503 naming the missing content.
+	FetchTimeout time.Duration `yaml:"fetch_timeout"`
 	// MultipartMaxAge is how long a multipart upload may stay unfinished
 	// before the node aborts it; negative keeps uploads for ever.
 	MultipartMaxAge time.Duration `yaml:"multipart_max_age"`
@@ -82,6 +86,7 @@ func defaultConfig() Config {
 		LogFormat:       DefaultLogFormat,
 		ShutdownTimeout: DefaultShutdownTimeout,
 		MultipartMaxAge: DefaultMultipartMaxAge,
+		FetchTimeout:    DefaultFetchTimeout,
 		P2PListen:       []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
 	}
 }
@@ -103,6 +108,9 @@ func (c Config) Validate() error {
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return fmt.Errorf("log_format %q: want text or json", c.LogFormat)
+	}
+	if c.FetchTimeout <= 0 {
+		return fmt.Errorf("fetch_timeout %s: must be positive", c.FetchTimeout)
 	}
 	if c.MultipartMaxAge == 0 {
 		return errors.New("multipart_max_age: 0 would abort every upload at once; use a negative value to keep uploads for ever")
@@ -158,6 +166,7 @@ var settings = []setting{
 	{key: "peers", flag: "peer", usage: "another office's multiaddr with /p2p/ID, kept connected (repeatable)", value: func(c *Config) flag.Value { return (*listValue)(&c.Peers) }},
 	{key: "swarm_key", usage: "private-network key file shared by all offices (empty: DATA/swarm.key if present)", value: func(c *Config) flag.Value { return (*stringValue)(&c.SwarmKey) }},
 	{key: "allow_peers", flag: "allow-peer", usage: "peer ID allowed to connect and fetch blocks (repeatable; empty: any peer holding the swarm key)", value: func(c *Config) flag.Value { return (*listValue)(&c.AllowPeers) }},
+	{key: "fetch_timeout", usage: "how long a GET waits for a block no reachable peer provides before failing with 503", value: func(c *Config) flag.Value { return (*durationValue)(&c.FetchTimeout) }},
 	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sync/atomic"
 	"syscall"
 	"time"
@@ -18,6 +19,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"s3mesh/blockstore"
+	"s3mesh/exchange"
 	"s3mesh/gateway"
 	"s3mesh/s3api"
 )
@@ -52,22 +55,37 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	)
 
+	blocks, err := blockstore.Open(blockstore.Config{
+		Path:       filepath.Join(cfg.Data, "blocks"),
+		Backend:    cfg.Blockstore,
+		Logger:     logger.With("component", "blockstore"),
+		Registerer: reg,
+	})
+	if err != nil {
+		return fmt.Errorf("open block store in %s: %w", cfg.Data, err)
+	}
+	defer closeLogged(logger, "block store", blocks.Close)
+
+	p2p, err := startExchange(cfg, logger, reg, blocks)
+	if err != nil {
+		return err
+	}
+	defer closeLogged(logger, "exchange", p2p.Close)
+
 	node, err := gateway.New(gateway.Config{
-		DataDir:           cfg.Data,
-		ChunkSize:         cfg.ChunkSize,
-		BlockstoreBackend: cfg.Blockstore,
-		MultipartMaxAge:   cfg.MultipartMaxAge,
-		Logger:            logger.With("component", "gateway"),
-		Registerer:        reg,
+		DataDir:         cfg.Data,
+		ChunkSize:       cfg.ChunkSize,
+		Blockstore:      blocks,
+		Exchange:        p2p.Exchange(),
+		FetchTimeout:    cfg.FetchTimeout,
+		MultipartMaxAge: cfg.MultipartMaxAge,
+		Logger:          logger.With("component", "gateway"),
+		Registerer:      reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
 	}
-	defer func() {
-		if err := node.Close(); err != nil {
-			logger.Error("closing storage", "err", err)
-		}
-	}()
+	defer closeLogged(logger, "storage", node.Close)
 
 	store, err := s3api.NewStoreWithMetrics(node, reg)
 	if err != nil {
@@ -106,6 +124,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	endpoint := "http://" + ln.Addr().String()
 	logger.Info("serving S3", "endpoint", endpoint, "data", cfg.Data)
 	fmt.Fprintf(stdout, "s3mesh %s: S3 endpoint %s (data in %s)\n", version(), endpoint, cfg.Data)
+	fmt.Fprintf(stdout, "Peer ID %s; other offices add one of:\n", p2p.ID())
+	for _, a := range p2p.Addrs() {
+		fmt.Fprintf(stdout, "  --peer %s\n", a)
+	}
 	switch source {
 	case generated:
 		fmt.Fprintf(stdout, "Generated root credentials, saved in %s/%s and shown only now:\n", cfg.Data, credentialsFile)
@@ -172,6 +194,47 @@ func signed(r *http.Request) bool {
 	}
 	q := r.URL.RawQuery
 	return q != "" && (r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature"))
+}
+
+// startExchange opens the libp2p host and Bitswap over the block store.
+func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, blocks *blockstore.Store) (*exchange.Node, error) {
+	key, err := exchange.LoadOrCreateIdentity(cfg.Data)
+	if err != nil {
+		return nil, err
+	}
+	swarmKey, swarmKeyPath, err := loadSwarmKey(cfg)
+	if err != nil {
+		return nil, err
+	}
+	allow, err := parseAllowPeers(cfg.AllowPeers)
+	if err != nil {
+		return nil, err
+	}
+	n, err := exchange.New(exchange.Config{
+		ListenAddrs: cfg.P2PListen,
+		Peers:       cfg.Peers,
+		SwarmKey:    swarmKey,
+		AllowPeers:  allow,
+		MDNS:        cfg.MDNS,
+		Logger:      logger.With("component", "exchange"),
+		Registerer:  reg,
+	}, key, blocks.Blockstore())
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("p2p listen %v: an address is in use (another s3mesh or IPFS node runs there); choose others with --p2p-listen: %w", cfg.P2PListen, err)
+		}
+		return nil, fmt.Errorf("start peer-to-peer exchange: %w", err)
+	}
+	logger.Info("exchange started", "peer_id", n.ID().String(), "private_network", swarmKeyPath != "", "swarm_key", swarmKeyPath,
+		"static_peers", len(cfg.Peers), "allowlist", len(allow))
+	return n, nil
+}
+
+// closeLogged closes a component at shutdown, logging a failure.
+func closeLogged(logger *slog.Logger, what string, close func() error) {
+	if err := close(); err != nil {
+		logger.Error("closing "+what, "err", err)
+	}
 }
 
 func newLogger(cfg Config, w io.Writer) (*slog.Logger, error) {

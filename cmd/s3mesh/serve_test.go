@@ -43,7 +43,7 @@ func startServe(t *testing.T, dir string, getenv func(string) string) (string, *
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--log-level", "warn"}, getenv, stdout, stderr)
+		done <- run(ctx, []string{"serve", "--data", dir, "--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0", "--log-level", "warn"}, getenv, stdout, stderr)
 	}()
 	stop := func() error {
 		cancel()
@@ -156,7 +156,7 @@ func TestServePortInUse(t *testing.T) {
 	dir := t.TempDir()
 	ep, _, _ := startServe(t, dir, func(string) string { return "" })
 	var stderr bytes.Buffer
-	err := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--listen", ep}, func(string) string { return "" }, io.Discard, &stderr)
+	err := run(context.Background(), []string{"serve", "--data", t.TempDir(), "--listen", ep, "--p2p-listen", "/ip4/127.0.0.1/tcp/0"}, func(string) string { return "" }, io.Discard, &stderr)
 	if err == nil || !strings.Contains(err.Error(), "in use") || !strings.Contains(err.Error(), "--listen") {
 		t.Fatalf("second node on %s: %v; want an error that says the port is in use and names --listen", ep, err)
 	}

@@ -91,7 +91,7 @@ export F PY HERE=$here
 start_node() {
   local dir=$1
   mkdir -p "$dir"
-  "$bin" serve --data "$dir/data" --listen 127.0.0.1:0 >"$dir/node.out" 2>"$dir/node.err" &
+  "$bin" serve --data "$dir/data" --listen 127.0.0.1:0 --p2p-listen /ip4/127.0.0.1/tcp/0 >"$dir/node.out" 2>"$dir/node.err" &
   node_pid=$!
   EP=
   for _ in $(seq 1 300); do

@@ -156,6 +156,9 @@ func (s *Store) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api
 	if err := ctx.Err(); err != nil {
 		return nil, op(err)
 	}
+	if in.CID != "" {
+		return nil, op(s3err.New(s3err.ErrNotImplemented, "This store has no content addressing: x-s3mesh-cid is not supported."))
+	}
 	s.mu.RLock()
 	b, ok := s.buckets[in.Bucket]
 	var err error

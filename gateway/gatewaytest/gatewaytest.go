@@ -1,0 +1,141 @@
+// Package gatewaytest runs several s3mesh gateway nodes in one process,
+// each with its own data directory, block store and real Bitswap exchange,
+// over an in-memory libp2p network (go-libp2p's mocknet), for tests that
+// move blocks between nodes:
+//
+//	net := gatewaytest.NewNet(t)
+//	a, b := net.NewNode(t), net.NewNode(t)
+//	net.Connect(a, b)
+//	// PUT on a, read on b; net.Disconnect(a, b) takes a away from b.
+//
+// Everything is closed by t.Cleanup.
+package gatewaytest
+
+import (
+	"context"
+	"sync"
+	"testing"
+
+	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/bitswap/network/bsnet"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/host"
+	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
+
+	"s3mesh/blockstore"
+	"s3mesh/gateway"
+)
+
+// Net is an in-memory network of nodes.
+type Net struct {
+	t  testing.TB
+	mn mocknet.Mocknet
+}
+
+// NewNet returns an empty network, closed when t ends.
+func NewNet(t testing.TB) *Net {
+	t.Helper()
+	n := &Net{t: t, mn: mocknet.New()}
+	t.Cleanup(func() { n.mn.Close() })
+	return n
+}
+
+// Node is a gateway node on a Net with its Bitswap exchange.
+type Node struct {
+	*gateway.Node
+	// Host is the node's libp2p host on the in-memory network.
+	Host host.Host
+	// Bitswap is the node's exchange, serving its block store.
+	Bitswap *bitswap.Bitswap
+	// Blocks is the node's block store.
+	Blocks *blockstore.Store
+
+	cancel    context.CancelFunc
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// NewNode starts a node in a fresh directory of t's, with NoSync and a
+// Bitswap exchange on net; mods adjust its gateway config (DataDir,
+// Blockstore and Exchange are set by NewNode). It is connected to no one.
+// It is closed when t ends.
+func (n *Net) NewNode(t testing.TB, mods ...func(*gateway.Config)) *Node {
+	t.Helper()
+	dir := t.TempDir()
+	h, err := n.mn.GenPeer()
+	if err != nil {
+		t.Fatalf("new node: %v", err)
+	}
+	bs, err := blockstore.Open(blockstore.Config{Path: dir + "/blocks", NoSync: true})
+	if err != nil {
+		t.Fatalf("new node: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore())
+	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
+	for _, m := range mods {
+		m(&cfg)
+	}
+	cfg.DataDir, cfg.Blockstore, cfg.Exchange = dir, bs, bsw
+	gw, err := gateway.New(cfg)
+	if err != nil {
+		bsw.Close()
+		cancel()
+		bs.Close()
+		t.Fatalf("new node: %v", err)
+	}
+	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Blocks: bs, cancel: cancel}
+	t.Cleanup(func() {
+		if err := nd.Close(); err != nil {
+			t.Errorf("close node: %v", err)
+		}
+	})
+	return nd
+}
+
+// Connect links a and b and connects them; Bitswap on each then sees the
+// other. It fails the Net's test on error; call it from the test's
+// goroutine.
+func (n *Net) Connect(a, b *Node) {
+	n.t.Helper()
+	if _, err := n.mn.LinkPeers(a.Host.ID(), b.Host.ID()); err != nil {
+		n.t.Fatalf("connect: %v", err)
+	}
+	if _, err := n.mn.ConnectPeers(a.Host.ID(), b.Host.ID()); err != nil {
+		n.t.Fatalf("connect: %v", err)
+	}
+}
+
+// Disconnect closes the connections between a and b and unlinks them, so
+// that neither can reach the other until Connect. It fails the Net's test
+// on error; call it from the test's goroutine.
+func (n *Net) Disconnect(a, b *Node) {
+	n.t.Helper()
+	if err := n.mn.UnlinkPeers(a.Host.ID(), b.Host.ID()); err != nil {
+		n.t.Fatalf("disconnect: %v", err)
+	}
+	if err := n.mn.DisconnectPeers(a.Host.ID(), b.Host.ID()); err != nil {
+		n.t.Fatalf("disconnect: %v", err)
+	}
+}
+
+// Wantlist returns the blocks the node's Bitswap client wants now.
+func (nd *Node) Wantlist() []cid.Cid { return nd.Bitswap.GetWantlist() }
+
+// Close closes, in order, the gateway node, its exchange, its block store
+// and its host. Idempotent.
+func (nd *Node) Close() error {
+	nd.closeOnce.Do(func() {
+		err := nd.Node.Close()
+		nd.Bitswap.Close()
+		nd.cancel()
+		if cerr := nd.Blocks.Close(); err == nil {
+			err = cerr
+		}
+		if cerr := nd.Host.Close(); err == nil {
+			err = cerr
+		}
+		nd.closeErr = err
+	})
+	return nd.closeErr
+}
