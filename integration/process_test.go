@@ -66,6 +66,7 @@ func s3meshBinary(t *testing.T) string {
 type proc struct {
 	cmd      *exec.Cmd
 	endpoint string // host:port
+	stdout   *syncWriter
 	stderr   *bytes.Buffer
 	done     chan error
 }
@@ -88,7 +89,7 @@ func startNode(t *testing.T, dataDir string, extra ...string) *proc {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p := &proc{cmd: cmd, stdout: &syncWriter{w: &bytes.Buffer{}}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = &syncWriter{w: p.stderr}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -97,6 +98,7 @@ func startNode(t *testing.T, dataDir string, extra ...string) *proc {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
+			fmt.Fprintln(p.stdout, sc.Text())
 			if m := endpointRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
 				case found <- m[1]:
@@ -129,6 +131,22 @@ func startNode(t *testing.T, dataDir string, extra ...string) *proc {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+var peerRE = regexp.MustCompile(`--peer (/ip4/127\.0\.0\.1/tcp/\S+)`)
+
+// peerAddr returns the node's loopback TCP multiaddr, as it printed it for
+// other offices.
+func (p *proc) peerAddr(t *testing.T) string {
+	t.Helper()
+	for i := 0; i < 200; i++ {
+		if m := peerRE.FindStringSubmatch(p.stdout.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("node printed no loopback --peer address:\n%s", p.stdout)
+	return ""
 }
 
 // kill stops the process with SIGKILL if it still runs.
@@ -168,6 +186,12 @@ func (p *proc) client(t *testing.T) *minio.Client {
 type syncWriter struct {
 	mu sync.Mutex
 	w  io.Writer
+}
+
+func (s *syncWriter) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return fmt.Sprint(s.w)
 }
 
 func (s *syncWriter) Write(b []byte) (int, error) {
