@@ -17,9 +17,19 @@
 # release, and the binary is built there. The repository's own go.mod is never
 # touched.
 #
-# go-libp2p versions tried against Kubo v0.43.1 (Go 1.26):
-#   v0.50.0  see the README next to this file for the outcome
-#   v0.51.0  builds (also the version the rest of s3mesh uses)
+# go-libp2p versions tried against Kubo v0.43.1 (Go 1.26.8):
+#   v0.50.0  builds and works (default): the smallest change to Kubo's own
+#            module graph, only the go-libp2p line differs (quic-go stays at
+#            Kubo's v0.62.0, webtransport-go at v0.13.0)
+#   v0.51.0  builds and works too; tidy then also raises quic-go to v0.64.1
+#            (the go-libp2p version the rest of s3mesh uses)
+# Kubo itself requires v0.49.0 replaced by a fork; its go.mod says the fork
+# goes once a go-libp2p release requires quic-go >= v0.62.0 and
+# webtransport-go >= v0.13.0.
+#
+# The cached binary is reused whenever it reports the wanted Kubo version;
+# delete it to rebuild (e.g. after changing KUBO_LIBP2P_VERSION). Concurrent
+# runs are serialised with a lock file in the cache directory.
 set -euo pipefail
 
 KUBO_VERSION=${KUBO_VERSION:-v0.43.1}
@@ -31,14 +41,22 @@ SRC="$CACHE/kubo-src-$KUBO_VERSION"
 log() { echo "kubo-build: $*" >&2; }
 
 want=${KUBO_VERSION#v}
-if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q "version $want\b"; then
-	log "cached: $("$BIN" --version)"
-	echo "$BIN"
-	exit 0
-fi
+cached() {
+	if [[ -x "$BIN" ]] && "$BIN" --version 2>/dev/null | grep -q "version $want\b"; then
+		log "cached: $("$BIN" --version)"
+		echo "$BIN"
+		exit 0
+	fi
+}
+cached
 
 command -v go >/dev/null || { log "go not found in PATH"; exit 1; }
 mkdir -p "$CACHE"
+if command -v flock >/dev/null; then
+	exec 9>"$CACHE/.kubo-build.lock"
+	flock -w 1800 9 || { log "timed out waiting for another build"; exit 1; }
+	cached
+fi
 
 # Run outside any enclosing module so `go mod download` does not consult
 # (or modify) the repository's go.mod.
