@@ -28,6 +28,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMultipartMaxAge = 7 * 24 * time.Hour
 	DefaultFetchTimeout    = 30 * time.Second
+	DefaultIPFSGateway     = ipfsGatewayOff
 )
 
 // Config is everything an operator can set for "s3mesh serve". Each field is
@@ -74,6 +75,11 @@ type Config struct {
 	// ShutdownTimeout bounds how long in-flight requests may run after
 	// SIGINT or SIGTERM.
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	// IPFSGateway serves GET/HEAD /ipfs/{cid}[/path] as a trustless IPFS
+	// gateway (raw blocks and CARs) on the S3 listener: "off" (the
+	// default), "auth" (requests signed with the root credentials) or
+	// "open" (anyone who can reach the listener).
+	IPFSGateway string `yaml:"ipfs_gateway"`
 }
 
 func defaultConfig() Config {
@@ -87,6 +93,7 @@ func defaultConfig() Config {
 		ShutdownTimeout: DefaultShutdownTimeout,
 		MultipartMaxAge: DefaultMultipartMaxAge,
 		FetchTimeout:    DefaultFetchTimeout,
+		IPFSGateway:     DefaultIPFSGateway,
 		P2PListen:       []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
 	}
 }
@@ -117,6 +124,11 @@ func (c Config) Validate() error {
 	}
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("shutdown_timeout %s: must be positive", c.ShutdownTimeout)
+	}
+	switch c.IPFSGateway {
+	case ipfsGatewayOff, ipfsGatewayAuth, ipfsGatewayOpen:
+	default:
+		return fmt.Errorf("ipfs_gateway %q: want off, auth or open", c.IPFSGateway)
 	}
 	for _, d := range c.Domains {
 		if d == "" || strings.ContainsAny(d, "/ ") {
@@ -167,6 +179,7 @@ var settings = []setting{
 	{key: "swarm_key", usage: "private-network key file shared by all offices (empty: DATA/swarm.key if present)", value: func(c *Config) flag.Value { return (*stringValue)(&c.SwarmKey) }},
 	{key: "allow_peers", flag: "allow-peer", usage: "peer ID allowed to connect and fetch blocks (repeatable; empty: any peer holding the swarm key)", value: func(c *Config) flag.Value { return (*listValue)(&c.AllowPeers) }},
 	{key: "fetch_timeout", usage: "how long a GET waits for a block no reachable peer provides before failing with 503", value: func(c *Config) flag.Value { return (*durationValue)(&c.FetchTimeout) }},
+	{key: "ipfs_gateway", usage: "serve /ipfs/{cid} as a trustless IPFS gateway (raw blocks, CARs) on the S3 listener: off, auth (root credentials) or open (anyone)", value: func(c *Config) flag.Value { return (*stringValue)(&c.IPFSGateway) }},
 	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},

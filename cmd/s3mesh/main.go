@@ -4,6 +4,8 @@
 // Usage:
 //
 //	s3mesh serve [--data DIR] [--listen HOST:PORT] [--config FILE] ...
+//	s3mesh peers [--endpoint URL] [--json]
+//	s3mesh status [--endpoint URL] [--json]
 //	s3mesh version
 //
 // Run "s3mesh help" for the full list of flags; README.md has the table of
@@ -57,6 +59,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runID(rest, getenv, stdout, stderr)
 	case "swarm-key":
 		return runSwarmKey(rest, stdout, stderr)
+	case "peers", "status":
+		return runAdmin(ctx, cmd, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "s3mesh", version())
 		return nil
@@ -77,8 +81,12 @@ Commands:
   serve      run a node (S3 API, /metrics and /health/ready on one listener)
   id         print this node's peer ID and its multiaddrs for other offices
   swarm-key  print a new private-network key (s3mesh swarm-key > swarm.key)
+  peers      list a running node's peers: connected, static, RTT, address
+  status     show a running node's status: peer ID, uptime, peers, blocks
   version    print the version
 
-Run "s3mesh serve -h" for the flags of serve.
+Run "s3mesh serve -h" for the flags of serve. peers and status talk to the
+node at --endpoint (default http://127.0.0.1:9000) with the root credentials
+from S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY; --json prints the raw answer.
 `)
 }

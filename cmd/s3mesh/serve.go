@@ -109,9 +109,18 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
+	var ipfs http.Handler
+	if cfg.IPFSGateway != ipfsGatewayOff {
+		if ipfs, err = newIPFSGateway(blocks, p2p.Exchange(), cfg.FetchTimeout, reg); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	endpoint := "http://" + ln.Addr().String()
+	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
 	var ready atomic.Bool
 	srv := &http.Server{
-		Handler:           rootHandler(s3h, reg, &ready),
+		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -121,7 +130,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	go func() { serveErr <- srv.Serve(ln) }()
 	ready.Store(true)
 
-	endpoint := "http://" + ln.Addr().String()
 	logger.Info("serving S3", "endpoint", endpoint, "data", cfg.Data)
 	fmt.Fprintf(stdout, "s3mesh %s: S3 endpoint %s (data in %s)\n", version(), endpoint, cfg.Data)
 	fmt.Fprintf(stdout, "Peer ID %s; other offices add one of:\n", p2p.ID())
@@ -158,11 +166,31 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	return nil
 }
 
-// rootHandler serves /metrics and /health/* to plain unauthenticated GETs and
-// everything else to the S3 API. A signed request for the same path (a
-// bucket called "metrics" or "health") still reaches S3.
-func rootHandler(s3h http.Handler, reg *prometheus.Registry, ready *atomic.Bool) http.Handler {
-	metrics := promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg})
+// root is what rootHandler serves beside the S3 API.
+type root struct {
+	s3       *s3api.Handler
+	reg      *prometheus.Registry
+	ready    *atomic.Bool
+	admin    http.Handler // the admin API, served to requests signed with the root credentials
+	ipfs     http.Handler // the IPFS gateway; nil when ipfsMode is off
+	ipfsMode string       // off, auth or open
+}
+
+// rootHandler routes requests on the S3 listener, in order:
+//
+//   - unsigned GET/HEAD of /metrics and /health/*: served as such; a signed
+//     request for the same path (a bucket called "metrics" or "health")
+//     still reaches S3;
+//   - CreateBucket of a reserved name ("admin", "ipfs"): InvalidBucketName
+//     (after authentication), so the paths below never shadow a bucket;
+//   - path-style requests under /admin/v1/: the admin API, after
+//     authentication with the root credentials (JSON errors);
+//   - path-style requests under /ipfs/{cid}: the IPFS gateway,
+//     authenticated in "auth" mode, anyone in "open" mode, 501
+//     NotImplemented when off;
+//   - everything else, and every virtual-hosted-style request: S3.
+func rootHandler(rt root) http.Handler {
+	metrics := promhttp.HandlerFor(rt.reg, promhttp.HandlerOpts{Registry: rt.reg})
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) {
 			switch r.URL.Path {
@@ -173,7 +201,7 @@ func rootHandler(s3h http.Handler, reg *prometheus.Registry, ready *atomic.Bool)
 				w.WriteHeader(http.StatusOK)
 				return
 			case "/health/ready":
-				if !ready.Load() {
+				if !rt.ready.Load() {
 					http.Error(w, "not ready", http.StatusServiceUnavailable)
 					return
 				}
@@ -182,7 +210,37 @@ func rootHandler(s3h http.Handler, reg *prometheus.Registry, ready *atomic.Bool)
 				return
 			}
 		}
-		s3h.ServeHTTP(w, r)
+		target := rt.s3.Resolve(r)
+		switch {
+		case target.Op == s3api.OpCreateBucket && reservedBuckets[target.Bucket] != "":
+			if err := rt.s3.Authenticate(r); err != nil {
+				rt.s3.WriteError(w, r, err)
+				return
+			}
+			rt.s3.WriteError(w, r, errReservedBucket(target.Bucket))
+			return
+		case !target.VirtualHost && isAdminPath(r.URL.Path):
+			if err := rt.s3.Authenticate(r); err != nil {
+				writeAdminError(w, r, err)
+				return
+			}
+			rt.admin.ServeHTTP(w, r)
+			return
+		case !target.VirtualHost && isIPFSPath(r.URL.Path):
+			if rt.ipfs == nil {
+				rt.s3.WriteError(w, r, errIPFSGatewayOff)
+				return
+			}
+			if rt.ipfsMode != ipfsGatewayOpen {
+				if err := rt.s3.Authenticate(r); err != nil {
+					rt.s3.WriteError(w, r, err)
+					return
+				}
+			}
+			rt.ipfs.ServeHTTP(w, r)
+			return
+		}
+		rt.s3.ServeHTTP(w, r)
 	})
 }
 

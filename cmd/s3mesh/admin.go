@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/multiformats/go-multiaddr"
+
+	"s3mesh/blockstore"
+	"s3mesh/exchange"
+	"s3mesh/s3api/s3err"
+)
+
+// The admin API lives on the S3 listener under adminPrefix. Routing rule
+// (see rootHandler): a path-style request whose path starts with
+// adminPrefix is an admin request, whatever its method; a virtual-hosted
+// request (bucket.<domain>) never is, so a key "admin/v1/…" in any bucket
+// stays reachable. The bucket names "admin" and "ipfs" are reserved:
+// CreateBucket refuses them, so no S3 bucket is ever shadowed.
+const (
+	adminPrefix     = "/admin/v1/"
+	adminPeersPath  = adminPrefix + "peers"
+	adminStatusPath = adminPrefix + "status"
+)
+
+// reservedBuckets are the bucket names the node's own endpoints use.
+var reservedBuckets = map[string]string{
+	"admin": "the admin API (" + adminPrefix + ")",
+	"ipfs":  "the IPFS gateway (/ipfs/)",
+}
+
+// adminPingTimeout bounds the pings /admin/v1/peers sends to connected
+// peers to refresh their round-trip times.
+const adminPingTimeout = 2 * time.Second
+
+// p2pNode is what the admin API reads from the libp2p node; *exchange.Node
+// implements it.
+type p2pNode interface {
+	ID() peer.ID
+	Addrs() []multiaddr.Multiaddr
+	Peers() []exchange.PeerInfo
+	Ping(ctx context.Context, p peer.ID) (time.Duration, error)
+}
+
+// adminAPI serves /admin/v1/peers and /admin/v1/status. It does not
+// authenticate: rootHandler does, before handing a request over.
+type adminAPI struct {
+	p2p         p2pNode
+	blocks      func() blockstore.Stats
+	started     time.Time
+	dataDir     string
+	endpoint    string // the S3 endpoint URL
+	ipfsGateway string // off, auth or open
+}
+
+// peersResponse is the body of GET /admin/v1/peers.
+type peersResponse struct {
+	ID    string       `json:"id"`
+	Addrs []string     `json:"addrs"`
+	Peers []peerStatus `json:"peers"`
+}
+
+// peerStatus describes one peer. RTTMillis is null when never measured.
+type peerStatus struct {
+	ID        string   `json:"id"`
+	Addrs     []string `json:"addrs"`
+	Connected bool     `json:"connected"`
+	Static    bool     `json:"static"`
+	RTTMillis *float64 `json:"rtt_ms"`
+}
+
+// statusResponse is the body of GET /admin/v1/status.
+type statusResponse struct {
+	Version        string      `json:"version"`
+	ID             string      `json:"id"`
+	Endpoint       string      `json:"endpoint"`
+	Addrs          []string    `json:"addrs"`
+	DataDir        string      `json:"data_dir"`
+	Started        time.Time   `json:"started"`
+	UptimeSeconds  float64     `json:"uptime_seconds"`
+	PeersConnected int         `json:"peers_connected"`
+	PeersStatic    int         `json:"peers_static"`
+	Blocks         blockCounts `json:"blocks"`
+	IPFSGateway    string      `json:"ipfs_gateway"`
+}
+
+type blockCounts struct {
+	Count int64 `json:"count"`
+	Bytes int64 `json:"bytes"`
+}
+
+// adminError is the body of an admin API error.
+type adminError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		w.Header().Set("Allow", "GET, HEAD")
+		writeAdminError(w, r, s3err.New(s3err.ErrMethodNotAllowed, "The admin API answers GET and HEAD only."))
+		return
+	}
+	var body any
+	switch r.URL.Path {
+	case adminPeersPath:
+		body = a.peers(r.Context())
+	case adminStatusPath:
+		body = a.status()
+	default:
+		writeAdminError(w, r, &s3err.Error{Code: s3err.ErrNoSuchKey, Message: "No admin endpoint " + r.URL.Path + "; try " + adminPeersPath + " or " + adminStatusPath + "."})
+		return
+	}
+	writeJSON(w, r, http.StatusOK, body)
+}
+
+// peers pings the connected peers (bounded by adminPingTimeout) so their
+// round-trip times are fresh, then lists all peers.
+func (a *adminAPI) peers(ctx context.Context) peersResponse {
+	ctx, cancel := context.WithTimeout(ctx, adminPingTimeout)
+	var wg sync.WaitGroup
+	for _, p := range a.p2p.Peers() {
+		if p.Connected {
+			wg.Go(func() { _, _ = a.p2p.Ping(ctx, p.ID) }) // failures keep the last RTT
+		}
+	}
+	wg.Wait()
+	cancel()
+
+	out := peersResponse{ID: a.p2p.ID().String(), Addrs: addrStrings(a.p2p.Addrs()), Peers: []peerStatus{}}
+	for _, p := range a.p2p.Peers() {
+		ps := peerStatus{ID: p.ID.String(), Addrs: p.Addrs, Connected: p.Connected, Static: p.Static}
+		if ps.Addrs == nil {
+			ps.Addrs = []string{}
+		}
+		if p.RTT > 0 {
+			ms := float64(p.RTT) / float64(time.Millisecond)
+			ps.RTTMillis = &ms
+		}
+		out.Peers = append(out.Peers, ps)
+	}
+	return out
+}
+
+func (a *adminAPI) status() statusResponse {
+	var connected, static int
+	for _, p := range a.p2p.Peers() {
+		if p.Connected {
+			connected++
+		}
+		if p.Static {
+			static++
+		}
+	}
+	st := a.blocks()
+	return statusResponse{
+		Version:        version(),
+		ID:             a.p2p.ID().String(),
+		Endpoint:       a.endpoint,
+		Addrs:          addrStrings(a.p2p.Addrs()),
+		DataDir:        a.dataDir,
+		Started:        a.started.UTC().Truncate(time.Second),
+		UptimeSeconds:  math.Round(time.Since(a.started).Seconds()*1000) / 1000,
+		PeersConnected: connected,
+		PeersStatic:    static,
+		Blocks:         blockCounts{Count: st.Blocks, Bytes: st.Bytes},
+		IPFSGateway:    a.ipfsGateway,
+	}
+}
+
+func addrStrings(as []multiaddr.Multiaddr) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.String())
+	}
+	return out
+}
+
+// writeJSON answers v as indented JSON; HEAD gets the headers only.
+func writeJSON(w http.ResponseWriter, r *http.Request, status int, v any) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"code":"InternalError","message":"encoding the response failed"}`)
+	}
+	b = append(b, '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+// writeAdminError answers err as a JSON adminError with the status of its
+// S3 code; an error without one is InternalError, its detail not sent.
+func writeAdminError(w http.ResponseWriter, r *http.Request, err error) {
+	e, ok := s3err.As(err)
+	if !ok || !e.Code.Known() {
+		e = &s3err.Error{Code: s3err.ErrInternalError}
+	}
+	writeJSON(w, r, e.Code.Status(), adminError{Code: string(e.Code), Message: e.ClientMessage()})
+}
+
+// isAdminPath reports whether a path-style request path addresses the
+// admin API.
+func isAdminPath(path string) bool { return strings.HasPrefix(path, adminPrefix) }
+
+// errReservedBucket is the error for CreateBucket of a reserved name.
+func errReservedBucket(name string) error {
+	return s3err.New(s3err.ErrInvalidBucketName, "The bucket name "+name+" is reserved for "+reservedBuckets[name]+" of this node.")
+}
