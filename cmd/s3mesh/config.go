@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"s3mesh/exchange"
+	"s3mesh/gateway"
 )
 
 // Defaults a new node gets with no flags and no config file.
@@ -69,6 +70,11 @@ type Config struct {
 	// FetchTimeout bounds the wait for a block no reachable peer provides;
 	// the GET then fails with 503 naming the missing content.
 	FetchTimeout time.Duration `yaml:"fetch_timeout"`
+	// FetchWindow is how many blocks a read keeps requested ahead from peers.
+	FetchWindow int `yaml:"fetch_window"`
+	// PeerOutstandingBytes bounds the block bytes this node sends a peer
+	// before the peer's earlier blocks are acknowledged.
+	PeerOutstandingBytes int `yaml:"peer_outstanding_bytes"`
 	// MultipartMaxAge is how long a multipart upload may stay unfinished
 	// before the node aborts it; negative keeps uploads for ever.
 	MultipartMaxAge time.Duration `yaml:"multipart_max_age"`
@@ -84,17 +90,19 @@ type Config struct {
 
 func defaultConfig() Config {
 	return Config{
-		Data:            DefaultData,
-		Listen:          DefaultListen,
-		Region:          DefaultRegion,
-		ChunkSize:       DefaultChunkSize,
-		LogLevel:        DefaultLogLevel,
-		LogFormat:       DefaultLogFormat,
-		ShutdownTimeout: DefaultShutdownTimeout,
-		MultipartMaxAge: DefaultMultipartMaxAge,
-		FetchTimeout:    DefaultFetchTimeout,
-		IPFSGateway:     DefaultIPFSGateway,
-		P2PListen:       []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
+		Data:                 DefaultData,
+		Listen:               DefaultListen,
+		Region:               DefaultRegion,
+		ChunkSize:            DefaultChunkSize,
+		LogLevel:             DefaultLogLevel,
+		LogFormat:            DefaultLogFormat,
+		ShutdownTimeout:      DefaultShutdownTimeout,
+		MultipartMaxAge:      DefaultMultipartMaxAge,
+		FetchTimeout:         DefaultFetchTimeout,
+		FetchWindow:          gateway.DefaultFetchWindow,
+		PeerOutstandingBytes: exchange.DefaultMaxOutstandingBytesPerPeer,
+		IPFSGateway:          DefaultIPFSGateway,
+		P2PListen:            []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
 	}
 }
 
@@ -118,6 +126,12 @@ func (c Config) Validate() error {
 	}
 	if c.FetchTimeout <= 0 {
 		return fmt.Errorf("fetch_timeout %s: must be positive", c.FetchTimeout)
+	}
+	if c.FetchWindow < 1 || c.FetchWindow > 1024 {
+		return fmt.Errorf("fetch_window %d: must be between 1 and 1024 blocks", c.FetchWindow)
+	}
+	if c.PeerOutstandingBytes < 1<<20 {
+		return fmt.Errorf("peer_outstanding_bytes %d: must be at least 1048576 (one block)", c.PeerOutstandingBytes)
 	}
 	if c.MultipartMaxAge == 0 {
 		return errors.New("multipart_max_age: 0 would abort every upload at once; use a negative value to keep uploads for ever")
@@ -180,6 +194,8 @@ var settings = []setting{
 	{key: "allow_peers", flag: "allow-peer", usage: "peer ID allowed to connect and fetch blocks (repeatable; empty: any peer holding the swarm key)", value: func(c *Config) flag.Value { return (*listValue)(&c.AllowPeers) }},
 	{key: "fetch_timeout", usage: "how long a GET waits for a block no reachable peer provides before failing with 503", value: func(c *Config) flag.Value { return (*durationValue)(&c.FetchTimeout) }},
 	{key: "ipfs_gateway", usage: "serve /ipfs/{cid} as a trustless IPFS gateway (raw blocks, CARs) on the S3 listener: off, auth (root credentials) or open (anyone)", value: func(c *Config) flag.Value { return (*stringValue)(&c.IPFSGateway) }},
+	{key: "fetch_window", usage: "blocks a read keeps requested ahead from peers (fill a long, fat link: about 2 × bandwidth × RTT / 1 MiB)", value: func(c *Config) flag.Value { return (*intValue)(&c.FetchWindow) }},
+	{key: "peer_outstanding_bytes", usage: "block bytes sent to one peer before it acknowledges earlier ones (at least bandwidth × RTT)", value: func(c *Config) flag.Value { return (*intValue)(&c.PeerOutstandingBytes) }},
 	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},

@@ -78,6 +78,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Blockstore:      blocks,
 		Exchange:        p2p.Exchange(),
 		FetchTimeout:    cfg.FetchTimeout,
+		FetchWindow:     cfg.FetchWindow,
 		MultipartMaxAge: cfg.MultipartMaxAge,
 		Logger:          logger.With("component", "gateway"),
 		Registerer:      reg,
@@ -269,13 +270,14 @@ func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, b
 		return nil, err
 	}
 	n, err := exchange.New(exchange.Config{
-		ListenAddrs: cfg.P2PListen,
-		Peers:       cfg.Peers,
-		SwarmKey:    swarmKey,
-		AllowPeers:  allow,
-		MDNS:        cfg.MDNS,
-		Logger:      logger.With("component", "exchange"),
-		Registerer:  reg,
+		ListenAddrs:                cfg.P2PListen,
+		Peers:                      cfg.Peers,
+		SwarmKey:                   swarmKey,
+		AllowPeers:                 allow,
+		MDNS:                       cfg.MDNS,
+		MaxOutstandingBytesPerPeer: cfg.PeerOutstandingBytes,
+		Logger:                     logger.With("component", "exchange"),
+		Registerer:                 reg,
 	}, key, blocks.Blockstore())
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
