@@ -43,7 +43,18 @@ func runID(args []string, getenv func(string) string, stdout, stderr io.Writer) 
 		return fmt.Errorf("identity: %w", err)
 	}
 	fmt.Fprintln(stdout, id)
-	addrs, err := expandListenAddrs(cfg.P2PListen)
+	listen := cfg.P2PListen
+	swarmKey, _, err := loadSwarmKey(cfg)
+	if err != nil {
+		return err
+	}
+	if swarmKey != nil {
+		var dropped []string
+		if listen, dropped = exchange.TCPOnly(listen); len(dropped) > 0 {
+			fmt.Fprintf(stderr, "s3mesh id: private network: only TCP is used, not %v\n", dropped)
+		}
+	}
+	addrs, err := expandListenAddrs(listen)
 	if err != nil {
 		return err
 	}

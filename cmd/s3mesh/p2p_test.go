@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -66,5 +68,27 @@ func TestParseAllowPeers(t *testing.T) {
 	got, err := parseAllowPeers([]string{id.String()})
 	if err != nil || len(got) != 1 || got[0] != id {
 		t.Errorf("parseAllowPeers(%s) = %v, %v", id, got, err)
+	}
+}
+
+func TestIDWithSwarmKeyListsTCPOnly(t *testing.T) {
+	dir := t.TempDir()
+	key, err := exchange.GenerateSwarmKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, swarmKeyFile), key, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	args := []string{"id", "--data", dir, "--p2p-listen", "/ip4/127.0.0.1/tcp/4101", "--p2p-listen", "/ip4/127.0.0.1/udp/4101/quic-v1"}
+	if err := run(context.Background(), args, func(string) string { return "" }, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "quic") || !strings.Contains(out.String(), "/tcp/4101/p2p/") {
+		t.Errorf("with a swarm key, id printed:\n%s\nwant the TCP address only", &out)
+	}
+	if !strings.Contains(errOut.String(), "only TCP") {
+		t.Errorf("id did not say QUIC is dropped: %q", &errOut)
 	}
 }
