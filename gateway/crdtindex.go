@@ -1,0 +1,407 @@
+package gateway
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+)
+
+// The CRDTNamespace's local index lives in the PebbleNamespace database
+// beside the keys PebbleNamespace itself reads (b/ and o/, so its GetBucket,
+// ListBuckets, GetObject and Objects serve the replicated namespace
+// unchanged) and beside the CRDT's own state (under /crdt):
+//
+//	v/<bucket>/<key>   winning entry of the key: kind, version, payload
+//	w/<bucket>         bucket state: winning entry (kind, version, payload)
+//	                   and the greatest delete-marker version seen (the
+//	                   bucket's "cut")
+//	s/<crdt key>       an entry this node wrote that no longer matters, and
+//	                   when that became so (Unix ns): the prune queue
+//	h/clock            the hybrid logical clock, so it never goes back
+//	                   across restarts
+//	c/dirty            present while the namespace is open; found at open,
+//	                   it means the last run did not close cleanly and the
+//	                   index is rebuilt from the CRDT
+//
+// An object is visible (has an o/ key) when its winning entry is a put, its
+// bucket's winning entry is a create, and its version is greater than the
+// bucket's cut. Entries older than the cut are dead for ever: DeleteBucket
+// removes every object written before it, wherever it was written.
+// Every rule here compares versions only, so applying a set of entries in
+// any order gives the same index.
+
+var (
+	keyClock = []byte("h/clock")
+	keyDirty = []byte("c/dirty")
+
+	// indexPrefixes are the prefixes a rebuild clears. Uploads (u/, p/)
+	// are local state, not derived from the CRDT, and stay.
+	indexPrefixes = []string{"b/", "o/", "v/", "w/", "s/"}
+)
+
+func winnerKey(bucket, key string) []byte {
+	k := make([]byte, 0, 3+len(bucket)+len(key))
+	k = append(k, "v/"...)
+	k = append(k, bucket...)
+	k = append(k, '/')
+	return append(k, key...)
+}
+
+func winnerPrefix(bucket string) []byte { return winnerKey(bucket, "") }
+
+func bucketStateKey(bucket string) []byte { return append([]byte("w/"), bucket...) }
+
+func pruneKey(crdtKey string) []byte { return append([]byte("s/"), crdtKey...) }
+
+func appendStr(b []byte, s string) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+	return append(b, s...)
+}
+
+func readStr(b []byte) (string, []byte, error) {
+	if len(b) < 2 {
+		return "", nil, errBadEntry
+	}
+	n := int(binary.BigEndian.Uint16(b))
+	if len(b) < 2+n {
+		return "", nil, errBadEntry
+	}
+	return string(b[2 : 2+n]), b[2+n:], nil
+}
+
+// winner is the greatest entry of one key.
+type winner struct {
+	kind    byte
+	version string
+	payload []byte
+}
+
+func (w winner) encode() []byte {
+	b := appendStr([]byte{w.kind}, w.version)
+	return append(b, w.payload...)
+}
+
+func decodeWinner(b []byte) (winner, error) {
+	if len(b) < 1 {
+		return winner{}, errBadEntry
+	}
+	v, rest, err := readStr(b[1:])
+	if err != nil {
+		return winner{}, err
+	}
+	return winner{kind: b[0], version: v, payload: rest}, nil
+}
+
+// bucketState is a bucket's winning entry and cut. A zero kind means no
+// entry has been seen.
+type bucketState struct {
+	winner
+	cut string
+}
+
+func (s bucketState) exists() bool { return s.kind == entryCreate }
+
+func (s bucketState) encode() []byte {
+	b := appendStr([]byte{s.kind}, s.version)
+	b = appendStr(b, s.cut)
+	return append(b, s.payload...)
+}
+
+func decodeBucketState(b []byte) (bucketState, error) {
+	if len(b) < 1 {
+		return bucketState{}, errBadEntry
+	}
+	v, rest, err := readStr(b[1:])
+	if err != nil {
+		return bucketState{}, err
+	}
+	cut, rest, err := readStr(rest)
+	if err != nil {
+		return bucketState{}, err
+	}
+	return bucketState{winner: winner{kind: b[0], version: v, payload: rest}, cut: cut}, nil
+}
+
+func (n *CRDTNamespace) bucketState(name string) (bucketState, error) {
+	v, ok, err := n.idx.get(bucketStateKey(name))
+	if err != nil || !ok {
+		return bucketState{}, err
+	}
+	return decodeBucketState(v)
+}
+
+// own reports whether this node wrote version.
+func (n *CRDTNamespace) own(version string) bool {
+	return strings.HasSuffix(version, "."+n.cfg.NodeID) && len(version) == versionClockLen+1+len(n.cfg.NodeID)
+}
+
+// queuePrune adds the entry this node wrote under crdtKey to the prune
+// queue, unless it is already there.
+func (n *CRDTNamespace) queuePrune(b *pebble.Batch, crdtKey string) error {
+	k := pruneKey(crdtKey)
+	if _, ok, err := n.idx.get(k); err != nil || ok {
+		return err
+	}
+	return b.Set(k, binary.BigEndian.AppendUint64(nil, uint64(n.cfg.Clock().UnixNano())), nil)
+}
+
+func (n *CRDTNamespace) saveClock(b *pebble.Batch) error {
+	ms, c := n.clock.state()
+	v := binary.BigEndian.AppendUint64(nil, uint64(ms))
+	return b.Set(keyClock, binary.BigEndian.AppendUint32(v, c), nil)
+}
+
+// apply brings the index up to date with one CRDT entry. It is idempotent
+// and order-independent.
+func (n *CRDTNamespace) apply(crdtKey string, value []byte) (parsedKey, entry, error) {
+	pk, err := parseEntryKey(crdtKey)
+	if err != nil {
+		return pk, entry{}, fmt.Errorf("apply %q: %w", crdtKey, err)
+	}
+	e, err := decodeEntry(value)
+	if err != nil {
+		return pk, e, fmt.Errorf("apply %q: %w", crdtKey, err)
+	}
+	if strings.Contains(pk.bucket, "/") {
+		return pk, e, fmt.Errorf("apply %q: %w", crdtKey, errBadEntry)
+	}
+	ms, c, _, _ := parseVersion(pk.version)
+	n.clock.observe(ms, c)
+	if pk.object {
+		if e.kind != entryPut && e.kind != entryDelete {
+			return pk, e, fmt.Errorf("apply %q: %w", crdtKey, errBadEntry)
+		}
+		if e.kind == entryPut {
+			if _, err := decodeObject(pk.bucket, pk.key, e.payload); err != nil {
+				return pk, e, fmt.Errorf("apply %q: %w: %w", crdtKey, errBadEntry, err)
+			}
+		}
+		err = n.applyObject(crdtKey, pk, e)
+	} else {
+		if e.kind != entryCreate && e.kind != entryDelete {
+			return pk, e, fmt.Errorf("apply %q: %w", crdtKey, errBadEntry)
+		}
+		if e.kind == entryCreate {
+			if _, err := decodeBucket(pk.bucket, e.payload); err != nil {
+				return pk, e, fmt.Errorf("apply %q: %w: %w", crdtKey, errBadEntry, err)
+			}
+		}
+		err = n.applyBucket(crdtKey, pk, e)
+	}
+	if err != nil {
+		return pk, e, fmt.Errorf("apply %q: %w", crdtKey, err)
+	}
+	return pk, e, nil
+}
+
+func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error {
+	n.applyBucketMu.RLock()
+	defer n.applyBucketMu.RUnlock()
+	mu := n.applyLock(pk.bucket, pk.key)
+	mu.Lock()
+	defer mu.Unlock()
+
+	b := n.idx.db.NewBatch()
+	defer b.Close()
+	bs, err := n.bucketState(pk.bucket)
+	if err != nil {
+		return err
+	}
+	if pk.version < bs.cut {
+		// Written before the bucket was deleted: dead.
+		if n.own(pk.version) {
+			if err := n.queuePrune(b, crdtKey); err != nil {
+				return err
+			}
+		}
+		return b.Commit(n.idx.wo)
+	}
+	wk := winnerKey(pk.bucket, pk.key)
+	if cur, ok, err := n.idx.get(wk); err != nil {
+		return err
+	} else if ok {
+		w, err := decodeWinner(cur)
+		if err != nil {
+			return err
+		}
+		if pk.version <= w.version {
+			if pk.version < w.version && n.own(pk.version) {
+				if err := n.queuePrune(b, crdtKey); err != nil {
+					return err
+				}
+			}
+			return b.Commit(n.idx.wo)
+		}
+		if n.own(w.version) {
+			if err := n.queuePrune(b, objectEntryKey(pk.bucket, pk.key, w.version)); err != nil {
+				return err
+			}
+		}
+	}
+	if err := b.Set(wk, winner{kind: e.kind, version: pk.version, payload: e.payload}.encode(), nil); err != nil {
+		return err
+	}
+	ok := objectKey(pk.bucket, pk.key)
+	if e.kind == entryPut && bs.exists() {
+		err = b.Set(ok, e.payload, nil)
+	} else {
+		err = b.Delete(ok, nil)
+	}
+	if err != nil {
+		return err
+	}
+	if err := n.saveClock(b); err != nil {
+		return err
+	}
+	return b.Commit(n.idx.wo)
+}
+
+func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error {
+	n.applyBucketMu.Lock()
+	defer n.applyBucketMu.Unlock()
+
+	b := n.idx.db.NewBatch()
+	defer b.Close()
+	bs, err := n.bucketState(pk.bucket)
+	if err != nil {
+		return err
+	}
+	wasVisible := bs.exists()
+	cutMoved := false
+	if e.kind == entryDelete && pk.version > bs.cut {
+		bs.cut, cutMoved = pk.version, true
+	}
+	won := pk.version > bs.version
+	if won {
+		// Superseded bucket creates are pruned; delete markers are kept:
+		// the cut is derived from them (see CRDTNamespace).
+		if bs.kind == entryCreate && n.own(bs.version) {
+			if err := n.queuePrune(b, bucketEntryKey(pk.bucket, bs.version)); err != nil {
+				return err
+			}
+		}
+		bs.winner = winner{kind: e.kind, version: pk.version, payload: e.payload}
+	} else if pk.version < bs.version && e.kind == entryCreate && n.own(pk.version) {
+		if err := n.queuePrune(b, crdtKey); err != nil {
+			return err
+		}
+	}
+	if !won && !cutMoved {
+		return b.Commit(n.idx.wo)
+	}
+	if err := b.Set(bucketStateKey(pk.bucket), bs.encode(), nil); err != nil {
+		return err
+	}
+	if bs.exists() {
+		err = b.Set(bucketKey(pk.bucket), bs.payload, nil)
+	} else {
+		err = b.Delete(bucketKey(pk.bucket), nil)
+	}
+	if err != nil {
+		return err
+	}
+	if cutMoved || wasVisible != bs.exists() {
+		if err := n.rescanBucket(b, pk.bucket, bs); err != nil {
+			return err
+		}
+	}
+	if err := n.saveClock(b); err != nil {
+		return err
+	}
+	return b.Commit(n.idx.wo)
+}
+
+// rescanBucket recomputes the o/ keys of a bucket whose existence or cut
+// changed, and drops the winners older than the cut (they are dead for
+// ever, so a later older entry cannot matter either). It costs one pass
+// over the bucket's winners; a bucket is normally empty when it is deleted.
+func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketState) error {
+	p := winnerPrefix(bucket)
+	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		key := string(it.Key()[len(p):])
+		w, err := decodeWinner(it.Value())
+		if err != nil {
+			return err
+		}
+		if w.version < bs.cut {
+			if n.own(w.version) {
+				if err := n.queuePrune(b, objectEntryKey(bucket, key, w.version)); err != nil {
+					return err
+				}
+			}
+			if err := b.Delete(it.Key(), nil); err != nil {
+				return err
+			}
+			if err := b.Delete(objectKey(bucket, key), nil); err != nil {
+				return err
+			}
+			continue
+		}
+		if w.kind == entryPut && bs.exists() {
+			err = b.Set(objectKey(bucket, key), w.payload, nil)
+		} else {
+			err = b.Delete(objectKey(bucket, key), nil)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// clearIndex deletes every index key derived from the CRDT.
+func (n *CRDTNamespace) clearIndex() error {
+	b := n.idx.db.NewBatch()
+	defer b.Close()
+	for _, p := range indexPrefixes {
+		if err := b.DeleteRange([]byte(p), upperBound([]byte(p)), nil); err != nil {
+			return err
+		}
+	}
+	return b.Commit(pebble.Sync)
+}
+
+// loadClock restores the hybrid logical clock saved by earlier runs.
+func (n *CRDTNamespace) loadClock() error {
+	v, ok, err := n.idx.get(keyClock)
+	if err != nil || !ok {
+		return err
+	}
+	if len(v) != 12 {
+		return errors.New("load clock: malformed")
+	}
+	n.clock.observe(int64(binary.BigEndian.Uint64(v)), binary.BigEndian.Uint32(v[8:]))
+	return nil
+}
+
+// pruneDue returns up to limit prune-queue entries due at now.
+func (n *CRDTNamespace) pruneDue(now time.Time, limit int) ([]string, error) {
+	p := []byte("s/")
+	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return nil, err
+	}
+	defer it.Close()
+	var out []string
+	for ok := it.First(); ok && len(out) < limit; ok = it.Next() {
+		v := it.Value()
+		if len(v) != 8 {
+			out = append(out, string(it.Key()[len(p):])) // malformed: drop it
+			continue
+		}
+		at := time.Unix(0, int64(binary.BigEndian.Uint64(v)))
+		if !at.Add(n.cfg.PruneGrace).After(now) {
+			out = append(out, string(it.Key()[len(p):]))
+		}
+	}
+	return out, it.Error()
+}

@@ -1,0 +1,79 @@
+package gateway
+
+import (
+	"fmt"
+	"log/slog"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// crdtMetrics are the replicated namespace's collectors.
+type crdtMetrics struct {
+	// lag observes, for each entry written by another node when it is
+	// applied here, the time since the writer acknowledged it (by the
+	// writer's clock, so clock skew between offices shows in it).
+	lag        prometheus.Histogram
+	badEntries prometheus.Counter
+	pruned     prometheus.Counter
+	registered []prometheus.Collector
+	reg        prometheus.Registerer
+}
+
+func newCRDTMetrics(reg prometheus.Registerer) (*crdtMetrics, error) {
+	m := &crdtMetrics{
+		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "replication_lag_seconds",
+			Help:    "Time from a namespace write being acknowledged at another node to its being applied here.",
+			Buckets: prometheus.ExponentialBuckets(0.005, 2, 14), // 5 ms to ~41 s
+		}),
+		badEntries: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "malformed_entries_total",
+			Help: "Replicated namespace entries ignored because they could not be decoded.",
+		}),
+		pruned: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "pruned_entries_total",
+			Help: "Superseded namespace entries this node deleted from the CRDT.",
+		}),
+		reg: reg,
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned} {
+		if err := reg.Register(c); err != nil {
+			m.unregister()
+			return nil, fmt.Errorf("register namespace metrics: %w", err)
+		}
+		m.registered = append(m.registered, c)
+	}
+	return m, nil
+}
+
+func (m *crdtMetrics) unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+	m.registered = nil
+}
+
+// crdtLogger adapts slog to go-ds-crdt's logger. go-ds-crdt's Info is
+// chatty (a line per 50 merged deltas), so it goes to Debug.
+type crdtLogger struct{ l *slog.Logger }
+
+func (c crdtLogger) Debug(args ...any)                 { c.l.Debug(fmt.Sprint(args...)) }
+func (c crdtLogger) Debugf(format string, args ...any) { c.l.Debug(fmt.Sprintf(format, args...)) }
+func (c crdtLogger) Info(args ...any)                  { c.l.Debug(fmt.Sprint(args...)) }
+func (c crdtLogger) Infof(format string, args ...any)  { c.l.Debug(fmt.Sprintf(format, args...)) }
+func (c crdtLogger) Warn(args ...any)                  { c.l.Warn(fmt.Sprint(args...)) }
+func (c crdtLogger) Warnf(format string, args ...any)  { c.l.Warn(fmt.Sprintf(format, args...)) }
+func (c crdtLogger) Error(args ...any)                 { c.l.Error(fmt.Sprint(args...)) }
+func (c crdtLogger) Errorf(format string, args ...any) { c.l.Error(fmt.Sprintf(format, args...)) }
+func (c crdtLogger) Fatal(args ...any)                 { c.l.Error(fmt.Sprint(args...)); panic(fmt.Sprint(args...)) }
+func (c crdtLogger) Fatalf(format string, args ...any) {
+	c.l.Error(fmt.Sprintf(format, args...))
+	panic(fmt.Sprintf(format, args...))
+}
+func (c crdtLogger) Panic(args ...any) { panic(fmt.Sprint(args...)) }
+func (c crdtLogger) Panicf(format string, args ...any) {
+	panic(fmt.Sprintf(format, args...))
+}
