@@ -4,6 +4,7 @@
 // Usage:
 //
 //	s3mesh serve [--data DIR] [--listen HOST:PORT] [--config FILE] ...
+//	s3mesh init [--config FILE] [--force]
 //	s3mesh peers [--endpoint URL] [--json]
 //	s3mesh status [--endpoint URL] [--json]
 //	s3mesh version
@@ -55,6 +56,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	switch cmd {
 	case "serve":
 		return runServe(ctx, rest, getenv, stdout, stderr)
+	case "init":
+		return runInit(rest, stdout, stderr)
 	case "id":
 		return runID(rest, getenv, stdout, stderr)
 	case "swarm-key":
@@ -79,6 +82,7 @@ func printUsage(w io.Writer) {
 
 Commands:
   serve      run a node (S3 API, /metrics and /health/ready on one listener)
+  init       write a commented config file with every setting at its default
   id         print this node's peer ID and its multiaddrs for other offices
   swarm-key  print a new private-network key (s3mesh swarm-key > swarm.key)
   peers      list a running node's peers: connected, static, RTT, address
