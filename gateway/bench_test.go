@@ -118,7 +118,7 @@ func BenchmarkListObjects(b *testing.B) {
 	mustBucket(b, n, "b")
 	// Build the key set directly in one Pebble batch: 100,000 PutObject
 	// calls would measure the setup, not the listing.
-	batch := n.ns.db.NewBatch()
+	batch := n.idx.db.NewBatch()
 	for d := range 100 {
 		for k := range 1000 {
 			rec := &ObjectRecord{Bucket: "b", Key: fmt.Sprintf("dir%03d/file%06d", d, k), Root: emptyFileCID, Size: 1, ETag: "0cc175b9c0f1b6a831c399e269772661", LastModified: fixedTime}

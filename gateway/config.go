@@ -8,6 +8,8 @@ import (
 
 	"github.com/ipfs/boxo/exchange"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"s3mesh/blockstore"
@@ -19,13 +21,23 @@ const DefaultChunkSize = 1 << 20
 // DefaultDataDir is the data directory used when Config.DataDir is empty.
 const DefaultDataDir = "s3mesh-data"
 
+// DefaultNetwork is Config.Network's default: the namespace nodes share
+// when they are given no network name.
+const DefaultNetwork = "s3mesh"
+
+// nodeIDFile, in the data directory, holds the node ID of a node given no
+// Config.NodeID.
+const nodeIDFile = "node-id"
+
 // Config configures a Node. The zero value is valid: data in
 // DefaultDataDir, 1 MiB chunks, local blocks only,
 // 16 blocks fetched ahead, 30 s fetch timeout.
 type Config struct {
-	// DataDir holds the node's state: DataDir/blocks (the block store) and
-	// DataDir/namespace (buckets and object records). Created if missing.
-	// Default DefaultDataDir, relative to the working directory.
+	// DataDir holds the node's state: DataDir/blocks (the block store),
+	// DataDir/namespace (the replicated namespace's local state: index,
+	// CRDT state, multipart uploads) and, when Config.NodeID is empty,
+	// DataDir/node-id. Created if missing. Default DefaultDataDir, relative
+	// to the working directory.
 	DataDir string
 	// ChunkSize is the size in bytes of the UnixFS leaves a PUT body is cut
 	// into, 1..helpers.BlockSizeLimit (2 MiB). Default DefaultChunkSize.
@@ -71,6 +83,32 @@ type Config struct {
 	// uploads, and the time the multipart janitor compares upload ages
 	// with. Default time.Now.
 	Clock func() time.Time
+	// PubSub is the GossipSub router the namespace (a CRDTNamespace)
+	// broadcasts its heads on; its deltas travel as blocks over Exchange.
+	// nil = no peers: the same namespace, replicated with no one. The Node
+	// does not close it; cancel its context after closing the Node.
+	PubSub *pubsub.PubSub
+	// NodeID names this node in the namespace's entry versions: stable
+	// across restarts and unique in the network (use the libp2p peer ID);
+	// printable ASCII without '/' or spaces, at most 128 bytes. Required
+	// with PubSub. Empty without PubSub: a random ID made on first start
+	// and kept in DataDir/node-id.
+	NodeID string
+	// Network names the namespace: nodes replicate with the nodes of the
+	// same Network only (its pubsub topic is CRDTTopic(Network)). Give
+	// separate networks (different private-network keys) different names.
+	// Default DefaultNetwork.
+	Network string
+	// RebroadcastInterval is how often the namespace broadcasts its heads
+	// again, so that peers that missed an update (a message lost, a peer
+	// restarting or cut off) catch up within about this time. Zero means
+	// DefaultCRDTRebroadcastInterval.
+	RebroadcastInterval time.Duration
+	// AllowPeer, when not nil, decides which peers' namespace updates are
+	// accepted: a pubsub message relayed by, or originated at, a peer for
+	// which it returns false is rejected (and not relayed). nil accepts
+	// every peer the host is connected to.
+	AllowPeer func(peer.ID) bool
 	// MultipartMaxAge is how long a multipart upload may stay in progress:
 	// a background janitor aborts uploads initiated longer ago than this,
 	// checking every min(1h, MultipartMaxAge/4), at least a second apart,
@@ -119,6 +157,9 @@ func (c Config) withDefaults() Config {
 	if c.FetchTimeout == 0 {
 		c.FetchTimeout = DefaultFetchTimeout
 	}
+	if c.Network == "" {
+		c.Network = DefaultNetwork
+	}
 	return c
 }
 
@@ -136,6 +177,15 @@ func (c Config) Validate() error {
 	}
 	if c.FetchTimeout < 0 {
 		return fmt.Errorf("gateway config: fetch timeout %s is negative", c.FetchTimeout)
+	}
+	if c.RebroadcastInterval < 0 {
+		return fmt.Errorf("gateway config: rebroadcast interval %s is negative", c.RebroadcastInterval)
+	}
+	if c.PubSub != nil && c.NodeID == "" {
+		return errors.New("gateway config: a node ID is required with pubsub (use the peer ID)")
+	}
+	if c.NodeID != "" && !validNodeID(c.NodeID) {
+		return fmt.Errorf("gateway config: invalid node ID %q: want printable ASCII without '/' or spaces, at most 128 bytes", c.NodeID)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ type crdtMetrics struct {
 	lag        prometheus.Histogram
 	badEntries prometheus.Counter
 	pruned     prometheus.Counter
+	rejected   prometheus.Counter
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
 }
@@ -34,12 +35,16 @@ func newCRDTMetrics(reg prometheus.Registerer) (*crdtMetrics, error) {
 			Namespace: "s3mesh", Subsystem: "namespace", Name: "pruned_entries_total",
 			Help: "Superseded namespace entries this node deleted from the CRDT.",
 		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "rejected_messages_total",
+			Help: "Namespace pubsub messages rejected because the peer that sent or originated them is not allowed.",
+		}),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned} {
+	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register namespace metrics: %w", err)

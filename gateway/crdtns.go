@@ -17,6 +17,7 @@ import (
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	ipld "github.com/ipfs/go-ipld-format"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 
 	"s3mesh/s3api/s3err"
@@ -77,6 +78,13 @@ type CRDTConfig struct {
 	// NoSync commits without fsync: a crash can lose acknowledged writes.
 	// For tests only. Default false.
 	NoSync bool
+	// AllowPeer, when not nil and a PubSub is given, validates the
+	// messages of the namespace's topic: a message received from, or
+	// originated at, a peer for which it returns false is rejected (not
+	// delivered, not relayed) and counted. Local publications are
+	// validated too: it MUST accept this node's own peer ID. nil accepts
+	// every message.
+	AllowPeer func(peer.ID) bool
 	// Clock returns the current time. nil means time.Now.
 	Clock func() time.Time
 	// Logger receives the namespace's and go-ds-crdt's messages. nil
@@ -205,8 +213,11 @@ type CRDTNamespace struct {
 	metrics *crdtMetrics
 
 	cancelBcast context.CancelFunc
-	stopPrune   context.CancelFunc
-	pruneDone   chan struct{}
+	// validating is the PubSub a topic validator was registered on (nil
+	// when none was).
+	validating *pubsub.PubSub
+	stopPrune  context.CancelFunc
+	pruneDone  chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -237,6 +248,7 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		if n.cancelBcast != nil {
 			n.cancelBcast()
 		}
+		n.unregisterValidator()
 		if n.metrics != nil {
 			n.metrics.unregister()
 		}
@@ -247,6 +259,12 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		return fail(err)
 	}
 	if err := n.loadClock(); err != nil {
+		return fail(err)
+	}
+	// Before the dirty check: a rebuild clears the records a database
+	// written by PebbleNamespace holds, so they are staged first.
+	staged, err := n.stageLegacy()
+	if err != nil {
 		return fail(err)
 	}
 	_, dirty, err := idx.get(keyDirty)
@@ -267,6 +285,12 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		return fail(err)
 	}
 	var bcast crdt.Broadcaster
+	if ps != nil && cfg.AllowPeer != nil {
+		if err := ps.RegisterTopicValidator(CRDTTopic(cfg.Network), n.validate); err != nil {
+			return fail(fmt.Errorf("register topic validator: %w", err))
+		}
+		n.validating = ps
+	}
 	if ps != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		n.cancelBcast = cancel
@@ -291,6 +315,10 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 			return fail(err)
 		}
 	}
+	if err := n.migrateStaged(context.Background(), staged); err != nil {
+		n.crdt.Close()
+		return fail(err)
+	}
 	if cfg.PruneInterval > 0 {
 		ctx, cancel := context.WithCancel(context.Background())
 		n.stopPrune, n.pruneDone = cancel, make(chan struct{})
@@ -314,6 +342,7 @@ func (n *CRDTNamespace) Close() error {
 			n.cancelBcast()
 		}
 		err1 := n.crdt.Close()
+		n.unregisterValidator()
 		var err2 error
 		if !n.indexFailed.Load() {
 			err2 = n.idx.db.Delete(keyDirty, pebble.Sync)
@@ -326,6 +355,27 @@ func (n *CRDTNamespace) Close() error {
 		}
 	})
 	return n.closeErr
+}
+
+// validate is the topic validator installed when CRDTConfig.AllowPeer is
+// set: both the peer that sent the message and the one that signed it
+// (its origin) must be allowed.
+func (n *CRDTNamespace) validate(_ context.Context, from peer.ID, msg *pubsub.Message) bool {
+	if n.cfg.AllowPeer(from) && n.cfg.AllowPeer(msg.GetFrom()) {
+		return true
+	}
+	n.metrics.rejected.Inc()
+	n.log.Debug("rejected a namespace update from a peer outside the allowlist", "from", from.String(), "origin", msg.GetFrom().String())
+	return false
+}
+
+func (n *CRDTNamespace) unregisterValidator() {
+	if n.validating == nil {
+		return
+	}
+	// Fails only when the PubSub has already stopped: nothing to undo.
+	_ = n.validating.UnregisterTopicValidator(CRDTTopic(n.cfg.Network))
+	n.validating = nil
 }
 
 // Index returns the PebbleNamespace holding the local index. Its read

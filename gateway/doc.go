@@ -44,20 +44,26 @@
 // Node implements [s3mesh/s3api.MultipartStore]. Each part is imported as
 // a PUT body is, into a DAG of its own, made durable, then recorded. Upload
 // and part records live in an [UploadStore], local to the node and never
-// replicated ([PebbleNamespace] keeps them in its database under prefixes
-// of their own, so listing uploads by key and parts by number are range
-// scans). Completion copies no content: it writes a UnixFS file node whose
-// children are the part roots (a balanced tree of such nodes beyond 174
-// parts), makes it durable, and commits the object record and the end of
-// the upload in one synced batch. Upload IDs sort in creation order. A
-// janitor aborts uploads older than Config.MultipartMaxAge.
+// replicated (the namespace's local index, a [PebbleNamespace], keeps them
+// in its database under prefixes of their own, so listing uploads by key
+// and parts by number are range scans). Completion copies no content: it
+// writes a UnixFS file node whose children are the part roots (a balanced
+// tree of such nodes beyond 174 parts), makes it durable, publishes the
+// object record through the namespace, and only then ends the upload: a
+// crash in between leaves an upload for the janitor, never a half object.
+// Upload IDs sort in creation order. A janitor aborts uploads older than
+// Config.MultipartMaxAge.
 //
 // # Namespace
 //
-// [PebbleNamespace] keeps buckets and records in a local Pebble database
-// whose byte order is S3 key order, so ListObjects is a range scan that
-// seeks past each rolled-up common prefix. A replicated namespace can
-// replace it behind the [Namespace] interface.
+// The node's namespace is a [CRDTNamespace]: buckets and records
+// replicated between offices as a Merkle-CRDT (deltas stored as blocks and
+// fetched over the exchange, heads broadcast on Config.PubSub), with a
+// local index in a Pebble database whose byte order is S3 key order (read
+// through [PebbleNamespace]), so ListObjects is a range scan that seeks
+// past each rolled-up common prefix. Without Config.PubSub it is the same
+// namespace with no peers. A data directory written by a version without
+// replication is migrated on first open (see crdtmigrate.go).
 //
 // Usage:
 //

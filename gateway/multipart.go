@@ -207,10 +207,12 @@ func contentMD5(ctx context.Context, c *content) (string, error) {
 // InvalidPartOrder, EntityTooSmall, then in.Conditions against the current
 // object), calls in.Finalize, and builds the object's root over the part
 // roots (see assembleParts): no part content is read or copied, only the
-// new root and intermediate nodes are written and made durable. Then, in
-// one synced commit under the key's lock, it checks in.Conditions again,
-// commits the object record and deletes the upload and its parts. A crash
-// leaves either the upload or the object. An empty part list is
+// new root and intermediate nodes are written and made durable. Then,
+// under the key's lock, it checks that the upload still exists and
+// in.Conditions again and publishes the object record through the
+// namespace; only then does it delete the upload and its parts. A crash
+// leaves the upload, or the object, or both (the janitor ends the upload),
+// never a half object. An empty part list is
 // s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
 // change the object: the listed ETags name the parts validated.
 func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
@@ -297,8 +299,25 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 		Tags:               u.Tags,
 		PartSizes:          sizes,
 	}
-	if err := n.uploads.CompleteUpload(ctx, in.UploadID, rec, check); err != nil {
+	// Publish the object, then end the upload: a crash in between leaves
+	// the object and an upload for the janitor, never a half object. The
+	// upload must still exist when the object is committed (checked under
+	// the key's lock), so a completion racing an abort or another
+	// completion of this upload on this node publishes nothing after it.
+	if err := n.ns.PutObject(ctx, rec, func(cur *ObjectRecord) error {
+		if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
+			return err
+		}
+		if check != nil {
+			return check(cur)
+		}
+		return nil
+	}); err != nil {
 		return nil, err
+	}
+	if err := n.uploads.AbortUpload(ctx, ref); err != nil && !errors.Is(err, s3err.ErrNoSuchUpload) && !errors.Is(err, s3err.ErrNoSuchBucket) {
+		// The object is committed; the janitor ends the upload later.
+		n.cfg.Logger.Warn("multipart upload completed but its record was not removed", "bucket", in.Bucket, "upload_id", in.UploadID, "err", err)
 	}
 	info := objectInfo(rec)
 	info.Metadata = cloneMetadata(info.Metadata)

@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -36,9 +39,13 @@ type Node struct {
 	ownBlocks bool
 	bserv     blockservice.BlockService
 	dag       ipld.DAGService
-	ns        *PebbleNamespace
-	// uploads keeps multipart state; it stays local to the node whatever
-	// the Namespace becomes.
+	// ns is the replicated namespace (alone when Config.PubSub is nil).
+	ns Namespace
+	// crdt is ns, and idx its local index.
+	crdt *CRDTNamespace
+	idx  *PebbleNamespace
+	// uploads keeps multipart state, local to the node (the namespace's
+	// local index holds it); only completion publishes, through ns.
 	uploads UploadStore
 	metrics *metrics
 
@@ -83,30 +90,54 @@ func New(cfg Config) (*Node, error) {
 			bs.Close()
 		}
 	}
-	ns, err := OpenPebbleNamespace(PebbleNamespaceConfig{
-		Dir:    filepath.Join(cfg.DataDir, "namespace"),
-		NoSync: cfg.NoSync,
-		Logger: cfg.Logger,
+	nodeID := cfg.NodeID
+	if nodeID == "" {
+		var err error
+		if nodeID, err = loadOrCreateNodeID(cfg.DataDir); err != nil {
+			closeBlocks()
+			return nil, fmt.Errorf("new node: %w", err)
+		}
+	}
+	// The uploads gauge may be read before the namespace is open.
+	var openUploads atomic.Pointer[PebbleNamespace]
+	m, err := newMetrics(cfg.Registerer, func() int64 {
+		if idx := openUploads.Load(); idx != nil {
+			return idx.OpenUploads()
+		}
+		return 0
 	})
 	if err != nil {
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	m, err := newMetrics(cfg.Registerer, ns.OpenUploads)
-	if err != nil {
-		ns.Close()
-		closeBlocks()
-		return nil, fmt.Errorf("new node: %w", err)
-	}
-	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, ns: ns, uploads: ns, metrics: m}
+	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
 	var exch exchange.Interface
 	if cfg.Exchange != nil {
 		exch = &verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}
 	}
 	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
+	ns, err := OpenCRDTNamespace(CRDTConfig{
+		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
+		NodeID:              nodeID,
+		Network:             cfg.Network,
+		NoSync:              cfg.NoSync,
+		AllowPeer:           cfg.AllowPeer,
+		RebroadcastInterval: cfg.RebroadcastInterval,
+		Clock:               cfg.Clock,
+		Logger:              cfg.Logger.With("component", "namespace"),
+		Registerer:          cfg.Registerer,
+	}, cfg.PubSub, &syncingDAG{DAGService: n.dag, blocks: bs})
+	if err != nil {
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n.ns, n.crdt, n.idx, n.uploads = ns, ns, ns.Index(), ns.Index()
+	openUploads.Store(n.idx)
 	n.startJanitor()
 	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil,
+		"node_id", nodeID, "network", cfg.Network, "pubsub", cfg.PubSub != nil,
 		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
 	return n, nil
 }
@@ -123,7 +154,8 @@ func newBlockService(bs *blockstore.Store, exch exchange.Interface) blockservice
 }
 
 // Close stops the multipart janitor and closes the namespace and the block
-// store it opened. It does not close Config.Exchange or Config.Blockstore. Idempotent. Calls in flight MUST have returned, and
+// store it opened. It does not close Config.Exchange, Config.Blockstore or
+// Config.PubSub: close them after the Node. Idempotent. Calls in flight MUST have returned, and
 // content readers MUST be closed, before Close is called.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
@@ -131,7 +163,7 @@ func (n *Node) Close() error {
 			n.stopJanitor()
 			<-n.janitorDone
 		}
-		err1 := n.ns.Close()
+		err1 := n.crdt.Close()
 		var err2 error
 		if n.ownBlocks {
 			err2 = n.blocks.Close()
@@ -215,4 +247,76 @@ func objectInfo(r *ObjectRecord) *s3api.ObjectInfo {
 		Tags:      r.Tags,
 		PartSizes: r.PartSizes,
 	}
+}
+
+// syncingDAG is the DAG service the namespace stores its deltas in: the
+// node's, over the block store and the exchange, made durable on Add so
+// that a delta is on disk before go-ds-crdt records it as a head (a head
+// whose block a crash lost could never be served to peers).
+type syncingDAG struct {
+	ipld.DAGService
+	blocks *blockstore.Store
+}
+
+func (d *syncingDAG) Add(ctx context.Context, nd ipld.Node) error {
+	if err := d.DAGService.Add(ctx, nd); err != nil {
+		return err
+	}
+	return d.blocks.Sync(ctx)
+}
+
+func (d *syncingDAG) AddMany(ctx context.Context, nds []ipld.Node) error {
+	if err := d.DAGService.AddMany(ctx, nds); err != nil {
+		return err
+	}
+	return d.blocks.Sync(ctx)
+}
+
+// Session lets go-ds-crdt fetch a DAG walk in one Bitswap session.
+func (d *syncingDAG) Session(ctx context.Context) ipld.NodeGetter {
+	if s, ok := d.DAGService.(interface {
+		Session(context.Context) ipld.NodeGetter
+	}); ok {
+		return s.Session(ctx)
+	}
+	return d.DAGService
+}
+
+// loadOrCreateNodeID returns the node ID kept in dir/node-id, making a
+// random one on first use.
+func loadOrCreateNodeID(dir string) (string, error) {
+	p := filepath.Join(dir, nodeIDFile)
+	b, err := os.ReadFile(p)
+	if err == nil {
+		id := strings.TrimSpace(string(b))
+		if !validNodeID(id) {
+			return "", fmt.Errorf("node ID in %s: invalid %q", p, id)
+		}
+		return id, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("node ID: %w", err)
+	}
+	var r [16]byte
+	_, _ = rand.Read(r[:]) // crypto/rand.Read never fails
+	id := "node-" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(r[:]))
+	tmp, err := os.CreateTemp(dir, nodeIDFile+".tmp*")
+	if err != nil {
+		return "", fmt.Errorf("node ID: %w", err)
+	}
+	_, err = tmp.WriteString(id + "\n")
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), p)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return "", fmt.Errorf("node ID: %w", err)
+	}
+	return id, nil
 }

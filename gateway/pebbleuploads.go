@@ -271,59 +271,6 @@ func endUpload(b *pebble.Batch, ref UploadRef) error {
 	return b.DeleteRange(p, upperBound(p), nil)
 }
 
-// CompleteUpload implements UploadStore: the object record, the upload's
-// deletion and its parts' deletion are one synced batch.
-func (n *PebbleNamespace) CompleteUpload(ctx context.Context, id string, rec *ObjectRecord, check PutCheck) error {
-	ref := UploadRef{Bucket: rec.Bucket, Key: rec.Key, ID: id}
-	op := func(err error) error {
-		return fmt.Errorf("complete upload %s/%s %s: %w", ref.Bucket, ref.Key, ref.ID, err)
-	}
-	v, err := encodeObject(rec)
-	if err != nil {
-		return err
-	}
-	n.bucketMu.RLock()
-	defer n.bucketMu.RUnlock()
-	umu := n.lockUpload(id)
-	umu.Lock()
-	defer umu.Unlock()
-	if _, err := n.getUpload(ref); err != nil {
-		return op(err)
-	}
-	kmu := n.lockKey(rec.Bucket, rec.Key)
-	kmu.Lock()
-	defer kmu.Unlock()
-	k := objectKey(rec.Bucket, rec.Key)
-	if check != nil {
-		var cur *ObjectRecord
-		old, found, err := n.get(k)
-		if err != nil {
-			return op(err)
-		}
-		if found {
-			if cur, err = decodeObject(rec.Bucket, rec.Key, old); err != nil {
-				return err
-			}
-		}
-		if err := check(cur); err != nil {
-			return err
-		}
-	}
-	b := n.db.NewBatch()
-	defer b.Close()
-	if err := b.Set(k, v, nil); err != nil {
-		return op(err)
-	}
-	if err := endUpload(b, ref); err != nil {
-		return op(err)
-	}
-	if err := b.Commit(n.wo); err != nil {
-		return op(err)
-	}
-	n.openUploads.Add(-1)
-	return nil
-}
-
 // Uploads implements UploadStore. The iterator reads a consistent snapshot
 // taken when it is created.
 func (n *PebbleNamespace) Uploads(ctx context.Context, bucket string) (UploadIterator, error) {

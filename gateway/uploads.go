@@ -50,8 +50,8 @@ type PartRecord struct {
 
 // UploadStore keeps the state of multipart uploads. The state is private
 // to the node that accepted the upload: unlike the object records of a
-// Namespace it is never replicated, and only CompleteUpload publishes
-// anything, an object record, through the node's Namespace.
+// Namespace it is never replicated. Completion publishes the object record
+// through the node's Namespace, then ends the upload with AbortUpload.
 //
 // Errors: methods return s3err codes, possibly wrapped, for the conditions
 // listed on them; any other error is internal.
@@ -70,7 +70,7 @@ type UploadStore interface {
 	GetUpload(ctx context.Context, ref UploadRef) (*UploadRecord, error)
 	// PutPart records p as part p.Number of the upload, replacing an
 	// earlier part of that number, atomically with respect to
-	// AbortUpload and CompleteUpload of the upload: a part is never
+	// AbortUpload of the upload: a part is never
 	// recorded for an upload that has ended. It returns
 	// s3err.ErrNoSuchBucket or s3err.ErrNoSuchUpload.
 	PutPart(ctx context.Context, ref UploadRef, p *PartRecord) error
@@ -82,12 +82,6 @@ type UploadStore interface {
 	// AbortUpload ends the upload and forgets its parts. It returns
 	// s3err.ErrNoSuchBucket or s3err.ErrNoSuchUpload.
 	AbortUpload(ctx context.Context, ref UploadRef) error
-	// CompleteUpload ends upload id of rec.Bucket/rec.Key and makes rec
-	// the key's current record, atomically: either the upload still
-	// exists or the record is committed, never both, never neither. check
-	// is applied as by Namespace.PutObject. It returns
-	// s3err.ErrNoSuchBucket, s3err.ErrNoSuchUpload or check's error.
-	CompleteUpload(ctx context.Context, id string, rec *ObjectRecord, check PutCheck) error
 	// Uploads returns an iterator over the bucket's uploads ordered by key,
 	// then by ID. It returns s3err.ErrNoSuchBucket. The iterator MAY be a
 	// snapshot; it MUST seek rather than scan.

@@ -82,9 +82,8 @@ func TestProcessTwoOfficesExchangeBlocks(t *testing.T) {
 	a := startNode(t, t.TempDir())
 	b := startNode(t, t.TempDir(), "--peer", a.peerAddr(t), "--fetch-timeout", "3s")
 	for _, p := range []*proc{a, b} {
-		if err := p.client(t).MakeBucket(ctx, "office", minio.MakeBucketOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		// The namespace replicates: B may already have A's bucket.
+		ensureBucket(t, p, "office")
 	}
 	const size = 24<<20 + 5
 	_, err := a.client(t).PutObject(ctx, "office", "build.tar", &patternReader{seed: 9, n: size}, size, minio.PutObjectOptions{})
@@ -139,9 +138,7 @@ func TestProcessPrivateNetwork(t *testing.T) {
 	b := startNode(t, t.TempDir(), "--swarm-key", keyFile, "--peer", a.peerAddr(t), "--fetch-timeout", "3s")
 	stranger := startNode(t, t.TempDir(), "--peer", a.peerAddr(t), "--fetch-timeout", "3s")
 	for _, p := range []*proc{a, b, stranger} {
-		if err := p.client(t).MakeBucket(ctx, "net", minio.MakeBucketOptions{}); err != nil {
-			t.Fatal(err)
-		}
+		ensureBucket(t, p, "net")
 	}
 	data := bytes.Repeat([]byte("office only "), 100000)
 	if _, err := a.client(t).PutObject(ctx, "net", "k", bytes.NewReader(data), int64(len(data)), minio.PutObjectOptions{}); err != nil {

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +18,9 @@ import (
 	"syscall"
 	"time"
 
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/pnet"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -66,11 +72,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer closeLogged(logger, "block store", blocks.Close)
 
-	p2p, err := startExchange(cfg, logger, reg, blocks)
+	p2p, nsNet, err := startExchange(cfg, logger, reg, blocks)
 	if err != nil {
 		return err
 	}
 	defer closeLogged(logger, "exchange", p2p.Close)
+
+	// GossipSub carries the namespace's heads. It lives until its context
+	// is cancelled: after the storage (the namespace) is closed, before
+	// the exchange (deferred calls run in reverse).
+	psCtx, psCancel := context.WithCancel(context.Background())
+	defer psCancel()
+	ps, err := pubsub.NewGossipSub(psCtx, p2p.Host())
+	if err != nil {
+		return fmt.Errorf("start pubsub: %w", err)
+	}
 
 	node, err := gateway.New(gateway.Config{
 		DataDir:         cfg.Data,
@@ -80,6 +96,10 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		FetchTimeout:    cfg.FetchTimeout,
 		FetchWindow:     cfg.FetchWindow,
 		MultipartMaxAge: cfg.MultipartMaxAge,
+		PubSub:          ps,
+		NodeID:          p2p.ID().String(),
+		Network:         nsNet.name,
+		AllowPeer:       nsNet.allow,
 		Logger:          logger.With("component", "gateway"),
 		Registerer:      reg,
 	})
@@ -132,20 +152,25 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	ready.Store(true)
 
 	logger.Info("serving S3", "endpoint", endpoint, "data", cfg.Data)
-	fmt.Fprintf(stdout, "s3mesh %s: S3 endpoint %s (data in %s)\n", version(), endpoint, cfg.Data)
-	fmt.Fprintf(stdout, "Peer ID %s; other offices add one of:\n", p2p.ID())
+	// The banner is written in one piece, so a reader that sees its first
+	// line sees all of it.
+	var banner bytes.Buffer
+	fmt.Fprintf(&banner, "s3mesh %s: S3 endpoint %s (data in %s)\n", version(), endpoint, cfg.Data)
+	fmt.Fprintf(&banner, "Peer ID %s; other offices add one of:\n", p2p.ID())
 	for _, a := range p2p.Addrs() {
-		fmt.Fprintf(stdout, "  --peer %s\n", a)
+		fmt.Fprintf(&banner, "  --peer %s\n", a)
 	}
 	switch source {
 	case generated:
-		fmt.Fprintf(stdout, "Generated root credentials, saved in %s/%s and shown only now:\n", cfg.Data, credentialsFile)
-		fmt.Fprintf(stdout, "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n", creds.AccessKey, string(creds.SecretKey))
+		fmt.Fprintf(&banner, "Generated root credentials, saved in %s/%s and shown only now:\n", cfg.Data, credentialsFile)
+		fmt.Fprintf(&banner, "  export AWS_ACCESS_KEY_ID=%s\n  export AWS_SECRET_ACCESS_KEY=%s\n", creds.AccessKey, string(creds.SecretKey))
 	case fromFile:
-		fmt.Fprintf(stdout, "Root access key %s (secret in %s/%s)\n", creds.AccessKey, cfg.Data, credentialsFile)
+		fmt.Fprintf(&banner, "Root access key %s (secret in %s/%s)\n", creds.AccessKey, cfg.Data, credentialsFile)
 	case fromEnv:
-		fmt.Fprintf(stdout, "Root access key %s (from S3MESH_ACCESS_KEY)\n", creds.AccessKey)
+		fmt.Fprintf(&banner, "Root access key %s (from S3MESH_ACCESS_KEY)\n", creds.AccessKey)
 	}
+
+	stdout.Write(banner.Bytes())
 
 	select {
 	case err := <-serveErr:
@@ -255,19 +280,70 @@ func signed(r *http.Request) bool {
 	return q != "" && (r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature"))
 }
 
-// startExchange opens the libp2p host and Bitswap over the block store.
-func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, blocks *blockstore.Store) (*exchange.Node, error) {
+// namespaceNet is what the namespace needs to know of the p2p network: its
+// name (which names the pubsub topic) and who may send updates.
+type namespaceNet struct {
+	name  string
+	allow func(peer.ID) bool // nil: every peer
+}
+
+// namespaceNetwork names the namespace of the network a swarm key defines:
+// gateway.DefaultNetwork on an open network; on a private one, a name
+// derived from the key (a hash: the key itself is secret), so separate
+// networks never share a pubsub topic even if their nodes meet.
+func namespaceNetwork(swarmKey []byte) (string, error) {
+	if swarmKey == nil {
+		return gateway.DefaultNetwork, nil
+	}
+	psk, err := pnet.DecodeV1PSK(bytes.NewReader(swarmKey))
+	if err != nil {
+		return "", fmt.Errorf("swarm key: %w", err)
+	}
+	h := sha256.New()
+	h.Write([]byte("s3mesh namespace network\x00"))
+	h.Write(psk)
+	return gateway.DefaultNetwork + "-" + hex.EncodeToString(h.Sum(nil)[:16]), nil
+}
+
+// allowedPeers returns the namespace's pubsub validator for the exchange's
+// allowlist (AllowPeers plus static peers plus this node), or nil when no
+// allowlist is configured.
+func allowedPeers(self peer.ID, allow []peer.ID, peers []string) (func(peer.ID) bool, error) {
+	if len(allow) == 0 {
+		return nil, nil
+	}
+	set := map[peer.ID]bool{self: true}
+	for _, p := range allow {
+		set[p] = true
+	}
+	for _, s := range peers {
+		ai, err := peer.AddrInfoFromString(s)
+		if err != nil {
+			return nil, fmt.Errorf("peer %q: %w", s, err)
+		}
+		set[ai.ID] = true
+	}
+	return func(p peer.ID) bool { return set[p] }, nil
+}
+
+// startExchange opens the libp2p host and Bitswap over the block store,
+// and describes the network for the namespace.
+func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, blocks *blockstore.Store) (*exchange.Node, namespaceNet, error) {
 	key, err := exchange.LoadOrCreateIdentity(cfg.Data)
 	if err != nil {
-		return nil, err
+		return nil, namespaceNet{}, err
 	}
 	swarmKey, swarmKeyPath, err := loadSwarmKey(cfg)
 	if err != nil {
-		return nil, err
+		return nil, namespaceNet{}, err
+	}
+	network, err := namespaceNetwork(swarmKey)
+	if err != nil {
+		return nil, namespaceNet{}, err
 	}
 	allow, err := parseAllowPeers(cfg.AllowPeers)
 	if err != nil {
-		return nil, err
+		return nil, namespaceNet{}, err
 	}
 	n, err := exchange.New(exchange.Config{
 		ListenAddrs:                cfg.P2PListen,
@@ -281,13 +357,18 @@ func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, b
 	}, key, blocks.Blockstore())
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
-			return nil, fmt.Errorf("p2p listen %v: an address is in use (another s3mesh or IPFS node runs there); choose others with --p2p-listen: %w", cfg.P2PListen, err)
+			return nil, namespaceNet{}, fmt.Errorf("p2p listen %v: an address is in use (another s3mesh or IPFS node runs there); choose others with --p2p-listen: %w", cfg.P2PListen, err)
 		}
-		return nil, fmt.Errorf("start peer-to-peer exchange: %w", err)
+		return nil, namespaceNet{}, fmt.Errorf("start peer-to-peer exchange: %w", err)
+	}
+	allowNS, err := allowedPeers(n.ID(), allow, cfg.Peers)
+	if err != nil {
+		n.Close()
+		return nil, namespaceNet{}, err
 	}
 	logger.Info("exchange started", "peer_id", n.ID().String(), "private_network", swarmKeyPath != "", "swarm_key", swarmKeyPath,
-		"static_peers", len(cfg.Peers), "allowlist", len(allow))
-	return n, nil
+		"static_peers", len(cfg.Peers), "allowlist", len(allow), "namespace_network", network)
+	return n, namespaceNet{name: network, allow: allowNS}, nil
 }
 
 // closeLogged closes a component at shutdown, logging a failure.

@@ -8,6 +8,11 @@
 //	net.Connect(a, b)
 //	// PUT on a, read on b; net.Disconnect(a, b) takes a away from b.
 //
+// Nodes made by NewNode replicate no namespace: each has its own buckets
+// and records (copy a record with Namespace().PutObject). Nodes made by
+// NewReplicatedNode also run GossipSub, so their namespaces replicate
+// between connected nodes, as in a real office network.
+//
 // Everything is closed by t.Cleanup.
 package gatewaytest
 
@@ -15,10 +20,12 @@ import (
 	"context"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ipfs/boxo/bitswap"
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/go-cid"
+	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
@@ -49,6 +56,9 @@ type Node struct {
 	Bitswap *bitswap.Bitswap
 	// Blocks is the node's block store.
 	Blocks *blockstore.Store
+	// PubSub is the node's GossipSub router; nil unless made by
+	// NewReplicatedNode.
+	PubSub *pubsub.PubSub
 
 	cancel    context.CancelFunc
 	closeOnce sync.Once
@@ -60,6 +70,21 @@ type Node struct {
 // Blockstore and Exchange are set by NewNode). It is connected to no one.
 // It is closed when t ends.
 func (n *Net) NewNode(t testing.TB, mods ...func(*gateway.Config)) *Node {
+	t.Helper()
+	return n.newNode(t, false, mods)
+}
+
+// NewReplicatedNode is NewNode with GossipSub on the node's host: its
+// namespace replicates with the other replicated nodes it is connected to
+// (Config.PubSub and Config.NodeID, the host's peer ID, are set by it;
+// RebroadcastInterval defaults to 500 ms; mods may set the rest, such as
+// Network or AllowPeer).
+func (n *Net) NewReplicatedNode(t testing.TB, mods ...func(*gateway.Config)) *Node {
+	t.Helper()
+	return n.newNode(t, true, mods)
+}
+
+func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config)) *Node {
 	t.Helper()
 	dir := t.TempDir()
 	h, err := n.mn.GenPeer()
@@ -73,10 +98,26 @@ func (n *Net) NewNode(t testing.TB, mods ...func(*gateway.Config)) *Node {
 	ctx, cancel := context.WithCancel(context.Background())
 	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore())
 	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
+	if replicated {
+		// GossipSub drops the first messages to a peer just connected; a
+		// short rebroadcast makes the namespace catch up quickly.
+		cfg.RebroadcastInterval = 500 * time.Millisecond
+	}
 	for _, m := range mods {
 		m(&cfg)
 	}
 	cfg.DataDir, cfg.Blockstore, cfg.Exchange = dir, bs, bsw
+	var ps *pubsub.PubSub
+	if replicated {
+		// GossipSub lives until cancel, after the gateway node closed.
+		if ps, err = pubsub.NewGossipSub(ctx, h); err != nil {
+			bsw.Close()
+			cancel()
+			bs.Close()
+			t.Fatalf("new node: %v", err)
+		}
+		cfg.PubSub, cfg.NodeID = ps, h.ID().String()
+	}
 	gw, err := gateway.New(cfg)
 	if err != nil {
 		bsw.Close()
@@ -84,7 +125,7 @@ func (n *Net) NewNode(t testing.TB, mods ...func(*gateway.Config)) *Node {
 		bs.Close()
 		t.Fatalf("new node: %v", err)
 	}
-	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Blocks: bs, cancel: cancel}
+	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Blocks: bs, PubSub: ps, cancel: cancel}
 	t.Cleanup(func() {
 		if err := nd.Close(); err != nil {
 			t.Errorf("close node: %v", err)
@@ -122,8 +163,8 @@ func (n *Net) Disconnect(a, b *Node) {
 // Wantlist returns the blocks the node's Bitswap client wants now.
 func (nd *Node) Wantlist() []cid.Cid { return nd.Bitswap.GetWantlist() }
 
-// Close closes, in order, the gateway node, its exchange, its block store
-// and its host. Idempotent.
+// Close closes, in order, the gateway node, its exchange and pubsub, its
+// block store and its host. Idempotent.
 func (nd *Node) Close() error {
 	nd.closeOnce.Do(func() {
 		err := nd.Node.Close()
