@@ -14,6 +14,23 @@ const recordV1 = 1
 
 var errRecordVersion = errors.New("unknown record version")
 
+// encodeV1 frames v as a version-1 record: the version byte, then JSON.
+func encodeV1(v any) ([]byte, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return append([]byte{recordV1}, b...), nil
+}
+
+// decodeV1 reads a version-1 record into v.
+func decodeV1(b []byte, v any) error {
+	if len(b) == 0 || b[0] != recordV1 {
+		return errRecordVersion
+	}
+	return json.Unmarshal(b[1:], v)
+}
+
 type objectRecordV1 struct {
 	Root      string            `json:"r"`
 	Size      int64             `json:"s"`
@@ -34,7 +51,7 @@ type objectRecordV1 struct {
 // encodeObject encodes rec without its bucket and key, which the storage
 // key carries.
 func encodeObject(rec *ObjectRecord) ([]byte, error) {
-	b, err := json.Marshal(objectRecordV1{
+	b, err := encodeV1(objectRecordV1{
 		Root: rec.Root, Size: rec.Size, ETag: rec.ETag, Modified: rec.LastModified.UnixNano(),
 		Type: rec.ContentType, Encoding: rec.ContentEncoding, Disp: rec.ContentDisposition,
 		Lang: rec.ContentLanguage, Cache: rec.CacheControl, Expires: rec.Expires,
@@ -43,15 +60,12 @@ func encodeObject(rec *ObjectRecord) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode object record: %w", err)
 	}
-	return append([]byte{recordV1}, b...), nil
+	return b, nil
 }
 
 func decodeObject(bucket, key string, b []byte) (*ObjectRecord, error) {
-	if len(b) == 0 || b[0] != recordV1 {
-		return nil, fmt.Errorf("decode object record %s/%s: %w", bucket, key, errRecordVersion)
-	}
 	var r objectRecordV1
-	if err := json.Unmarshal(b[1:], &r); err != nil {
+	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode object record %s/%s: %w", bucket, key, err)
 	}
 	if len(r.User) == 0 {
@@ -81,19 +95,16 @@ type bucketRecordV1 struct {
 }
 
 func encodeBucket(b BucketRecord) ([]byte, error) {
-	out, err := json.Marshal(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location})
+	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location})
 	if err != nil {
 		return nil, fmt.Errorf("encode bucket record: %w", err)
 	}
-	return append([]byte{recordV1}, out...), nil
+	return out, nil
 }
 
 func decodeBucket(name string, b []byte) (*BucketRecord, error) {
-	if len(b) == 0 || b[0] != recordV1 {
-		return nil, fmt.Errorf("decode bucket record %s: %w", name, errRecordVersion)
-	}
 	var r bucketRecordV1
-	if err := json.Unmarshal(b[1:], &r); err != nil {
+	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
 	}
 	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location}, nil

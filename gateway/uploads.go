@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -129,7 +128,7 @@ type uploadRecordV1 struct {
 // empty value in a map is not.
 func encodeUpload(u *UploadRecord) ([]byte, error) {
 	m := u.Metadata
-	b, err := json.Marshal(uploadRecordV1{
+	b, err := encodeV1(uploadRecordV1{
 		Initiated: u.Initiated.UnixNano(),
 		Type:      m.ContentType, Encoding: m.ContentEncoding, Disp: m.ContentDisposition,
 		Lang: m.ContentLanguage, Cache: m.CacheControl, Expires: m.Expires,
@@ -138,15 +137,12 @@ func encodeUpload(u *UploadRecord) ([]byte, error) {
 	if err != nil {
 		return nil, fmt.Errorf("encode upload record: %w", err)
 	}
-	return append([]byte{recordV1}, b...), nil
+	return b, nil
 }
 
 func decodeUpload(ref UploadRef, b []byte) (*UploadRecord, error) {
-	if len(b) == 0 || b[0] != recordV1 {
-		return nil, fmt.Errorf("decode upload record %s/%s %s: %w", ref.Bucket, ref.Key, ref.ID, errRecordVersion)
-	}
 	var r uploadRecordV1
-	if err := json.Unmarshal(b[1:], &r); err != nil {
+	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode upload record %s/%s %s: %w", ref.Bucket, ref.Key, ref.ID, err)
 	}
 	if len(r.User) == 0 {
@@ -179,22 +175,19 @@ type partRecordV1 struct {
 
 // encodePart encodes p without its number, which the storage key carries.
 func encodePart(p *PartRecord) ([]byte, error) {
-	b, err := json.Marshal(partRecordV1{
+	b, err := encodeV1(partRecordV1{
 		Root: p.Root, Size: p.Size, DAGSize: p.DAGSize, ETag: p.ETag,
 		Modified: p.LastModified.UnixNano(), Checksums: p.Checksums,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode part record: %w", err)
 	}
-	return append([]byte{recordV1}, b...), nil
+	return b, nil
 }
 
 func decodePart(number int, b []byte) (*PartRecord, error) {
-	if len(b) == 0 || b[0] != recordV1 {
-		return nil, fmt.Errorf("decode part record %d: %w", number, errRecordVersion)
-	}
 	var r partRecordV1
-	if err := json.Unmarshal(b[1:], &r); err != nil {
+	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode part record %d: %w", number, err)
 	}
 	if len(r.Checksums) == 0 {
