@@ -496,13 +496,8 @@ func (n *CRDTNamespace) DeleteBucket(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrNoSuchBucket)
 	}
-	p := objectPrefix(name)
-	it, err := n.idx.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	nonEmpty, err := n.idx.hasObjects(ctx, name)
 	if err != nil {
-		return fmt.Errorf("delete bucket %s: %w", name, err)
-	}
-	nonEmpty := it.First()
-	if err := it.Close(); err != nil {
 		return fmt.Errorf("delete bucket %s: %w", name, err)
 	}
 	if nonEmpty {

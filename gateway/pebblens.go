@@ -179,13 +179,8 @@ func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrNoSuchBucket)
 	}
-	p := objectPrefix(name)
-	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	nonEmpty, err := n.hasObjects(ctx, name)
 	if err != nil {
-		return fmt.Errorf("delete bucket %s: %w", name, err)
-	}
-	nonEmpty := it.First()
-	if err := it.Close(); err != nil {
 		return fmt.Errorf("delete bucket %s: %w", name, err)
 	}
 	if nonEmpty {
@@ -211,7 +206,7 @@ func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
 // ListBuckets implements Namespace.
 func (n *PebbleNamespace) ListBuckets(ctx context.Context) ([]BucketRecord, error) {
 	p := []byte("b/")
-	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := n.prefixIter(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("list buckets: %w", err)
 	}
@@ -370,7 +365,7 @@ func (n *PebbleNamespace) Objects(ctx context.Context, bucket, start string) (Ob
 		return nil, fmt.Errorf("list objects %s: %w", bucket, s3err.ErrNoSuchBucket)
 	}
 	p := objectPrefix(bucket)
-	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := n.prefixIter(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("list objects %s: %w", bucket, err)
 	}
@@ -436,4 +431,22 @@ func (p pebbleLogger) Fatalf(format string, args ...any) {
 	msg := fmt.Sprintf(format, args...)
 	p.l.Error(msg, "component", "pebble")
 	panic(msg)
+}
+
+// prefixIter returns an iterator over the keys that start with p.
+func (n *PebbleNamespace) prefixIter(ctx context.Context, p []byte) (*pebble.Iterator, error) {
+	return n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+}
+
+// hasObjects reports whether bucket holds at least one object record.
+func (n *PebbleNamespace) hasObjects(ctx context.Context, bucket string) (bool, error) {
+	it, err := n.prefixIter(ctx, objectPrefix(bucket))
+	if err != nil {
+		return false, err
+	}
+	found := it.First()
+	if err := it.Close(); err != nil {
+		return false, err
+	}
+	return found, nil
 }

@@ -282,7 +282,7 @@ func (n *PebbleNamespace) Uploads(ctx context.Context, bucket string) (UploadIte
 		return nil, fmt.Errorf("list uploads %s: %w", bucket, s3err.ErrNoSuchBucket)
 	}
 	p := uploadPrefix(bucket)
-	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := n.prefixIter(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("list uploads %s: %w", bucket, err)
 	}
@@ -358,7 +358,7 @@ func (p *pebbleUploadIter) Close() error { return p.it.Close() }
 // exclusively.
 func (n *PebbleNamespace) deleteBucketUploads(ctx context.Context, b *pebble.Batch, bucket string) (int64, error) {
 	p := uploadPrefix(bucket)
-	it, err := n.db.NewIterWithContext(ctx, &pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	it, err := n.prefixIter(ctx, p)
 	if err != nil {
 		return 0, err
 	}
