@@ -18,12 +18,8 @@ import (
 func BenchmarkUpload1GiB(b *testing.B) {
 	const size = 1 << 30
 	b.Run("mode=single-put", func(b *testing.B) {
-		srv := s3meshServer(b)
-		c := benchSDK(srv.URL, false)
+		_, c := benchBucket(b, false)
 		ctx := context.Background()
-		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-			b.Fatal(err)
-		}
 		pre, err := s3.NewPresignClient(c).PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj")})
 		if err != nil {
 			b.Fatal(err)
@@ -38,12 +34,8 @@ func BenchmarkUpload1GiB(b *testing.B) {
 		}
 	})
 	b.Run("mode=multipart-8x16MiB", func(b *testing.B) {
-		srv := s3meshServer(b)
-		c := benchSDK(srv.URL, false)
+		_, c := benchBucket(b, false)
 		ctx := context.Background()
-		if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-			b.Fatal(err)
-		}
 		up := manager.NewUploader(c, func(u *manager.Uploader) {
 			u.PartSize = 16 << 20
 			u.Concurrency = 8
@@ -67,12 +59,8 @@ func BenchmarkUpload1GiB(b *testing.B) {
 // new record pointing at the same DAG, so it costs no object bytes.
 func BenchmarkCopyObject1GiB(b *testing.B) {
 	const size = 1 << 30
-	srv := s3meshServer(b)
-	c := benchSDK(srv.URL, false)
+	_, c := benchBucket(b, false)
 	ctx := context.Background()
-	if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-		b.Fatal(err)
-	}
 	pre, err := s3.NewPresignClient(c).PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("src")})
 	if err != nil {
 		b.Fatal(err)

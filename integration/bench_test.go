@@ -91,6 +91,32 @@ func (u *uniqueReader) Seek(offset int64, whence int) (int64, error) {
 	return offset, nil
 }
 
+// benchBucket starts an s3mesh server with a bucket "bench" and returns it
+// with an SDK client.
+func benchBucket(b *testing.B, checksums bool) (*httptest.Server, *s3.Client) {
+	b.Helper()
+	srv := s3meshServer(b)
+	c := benchSDK(srv.URL, checksums)
+	if _, err := c.CreateBucket(context.Background(), &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
+		b.Fatal(err)
+	}
+	return srv, c
+}
+
+// getAll GETs url and fails b unless exactly size bytes arrive.
+func getAll(b *testing.B, url string, size int64) {
+	b.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if err != nil || n != size {
+		b.Fatalf("GET %s: %d bytes (%v), want %d", url, n, err, size)
+	}
+}
+
 // presignedPut sends body to a presigned PUT URL with a plain HTTP client.
 func presignedPut(url string, body io.Reader, size int64) error {
 	req, err := http.NewRequest(http.MethodPut, url, body)
@@ -214,12 +240,8 @@ func BenchmarkPutObject(b *testing.B) {
 			}
 		})
 		b.Run("size="+sz.name+"/server=s3mesh-presigned", func(b *testing.B) {
-			srv := s3meshServer(b)
-			c := benchSDK(srv.URL, false)
+			_, c := benchBucket(b, false)
 			ctx := context.Background()
-			if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-				b.Fatal(err)
-			}
 			pre, err := s3.NewPresignClient(c).PresignPutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj")})
 			if err != nil {
 				b.Fatal(err)
@@ -282,24 +304,12 @@ func BenchmarkGetObject(b *testing.B) {
 			b.SetBytes(sz.size)
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := http.Get(srv.URL + "/obj")
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if n != sz.size {
-					b.Fatalf("floor GET %d bytes, want %d", n, sz.size)
-				}
+				getAll(b, srv.URL+"/obj", sz.size)
 			}
 		})
 		b.Run("size="+sz.name+"/server=s3mesh-presigned", func(b *testing.B) {
-			srv := s3meshServer(b)
-			c := benchSDK(srv.URL, false)
+			_, c := benchBucket(b, false)
 			ctx := context.Background()
-			if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-				b.Fatal(err)
-			}
 			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj"),
 				Body: &uniqueReader{size: sz.size, nonce: 1}, ContentLength: aws.Int64(sz.size)}); err != nil {
 				b.Fatal(err)
@@ -311,24 +321,12 @@ func BenchmarkGetObject(b *testing.B) {
 			b.SetBytes(sz.size)
 			b.ReportAllocs()
 			for b.Loop() {
-				resp, err := http.Get(pre.URL)
-				if err != nil {
-					b.Fatal(err)
-				}
-				n, _ := io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if n != sz.size {
-					b.Fatalf("presigned GET %d bytes, want %d", n, sz.size)
-				}
+				getAll(b, pre.URL, sz.size)
 			}
 		})
 		b.Run("size="+sz.name+"/server=s3mesh-sdk", func(b *testing.B) {
-			srv := s3meshServer(b)
-			c := benchSDK(srv.URL, false)
+			_, c := benchBucket(b, false)
 			ctx := context.Background()
-			if _, err := c.CreateBucket(ctx, &s3.CreateBucketInput{Bucket: aws.String("bench")}); err != nil {
-				b.Fatal(err)
-			}
 			if _, err := c.PutObject(ctx, &s3.PutObjectInput{Bucket: aws.String("bench"), Key: aws.String("obj"),
 				Body: &uniqueReader{size: sz.size, nonce: 1}, ContentLength: aws.Int64(sz.size)}); err != nil {
 				b.Fatal(err)
