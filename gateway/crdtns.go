@@ -30,6 +30,7 @@ const (
 	DefaultCRDTPruneGrace          = time.Hour
 	DefaultCRDTPruneInterval       = 10 * time.Minute
 	DefaultCRDTDAGSyncTimeout      = 5 * time.Minute
+	DefaultCRDTRepairInterval      = time.Minute
 
 	// crdtTopicPrefix is followed by the network name.
 	crdtTopicPrefix = "/s3mesh/namespace/1/"
@@ -66,6 +67,12 @@ type CRDTConfig struct {
 	// delta that times out is retried by go-ds-crdt's repair. Zero means
 	// DefaultCRDTDAGSyncTimeout.
 	DAGSyncTimeout time.Duration
+	// RepairInterval is how often, while a delta could not be fetched or
+	// applied (go-ds-crdt then marks its store dirty), the DAG is walked
+	// from the heads to fetch and apply whatever is missing. A walk runs
+	// at open too when the last run left the store dirty. Zero means
+	// DefaultCRDTRepairInterval.
+	RepairInterval time.Duration
 	// PruneGrace is how long an entry this node wrote stays in the CRDT
 	// after it stopped mattering (superseded by a later version of its
 	// key, or older than its bucket's deletion). Zero means
@@ -104,6 +111,9 @@ func (c CRDTConfig) withDefaults() CRDTConfig {
 	if c.DAGSyncTimeout == 0 {
 		c.DAGSyncTimeout = DefaultCRDTDAGSyncTimeout
 	}
+	if c.RepairInterval == 0 {
+		c.RepairInterval = DefaultCRDTRepairInterval
+	}
 	if c.PruneGrace == 0 {
 		c.PruneGrace = DefaultCRDTPruneGrace
 	}
@@ -126,7 +136,7 @@ func (c CRDTConfig) Validate() error {
 		return errors.New("crdt namespace: Dir is required")
 	case !validNodeID(c.NodeID):
 		return fmt.Errorf("crdt namespace: invalid NodeID %q", c.NodeID)
-	case c.RebroadcastInterval < 0, c.DAGSyncTimeout < 0, c.PruneGrace < 0:
+	case c.RebroadcastInterval < 0, c.DAGSyncTimeout < 0, c.RepairInterval < 0, c.PruneGrace < 0:
 		return errors.New("crdt namespace: negative duration")
 	}
 	return nil
@@ -304,6 +314,7 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	opts.Logger = crdtLogger{n.log.With("component", "crdt")}
 	opts.RebroadcastInterval = cfg.RebroadcastInterval
 	opts.DAGSyncerTimeout = cfg.DAGSyncTimeout
+	opts.RepairInterval = cfg.RepairInterval
 	opts.PutHook = n.putHook
 	n.crdt, err = crdt.New(n.store, ds.NewKey("/crdt"), dag, bcast, opts)
 	if err != nil {
