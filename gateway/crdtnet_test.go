@@ -35,6 +35,11 @@ type crdtPeer struct {
 	blocks boxobs.Blockstore // survives restarts
 	dir    string
 	reg    *prometheus.Registry
+	// wrapDAG, when set, wraps the DAG service the namespace fetches and
+	// stores deltas through (fault injection).
+	wrapDAG func(ipld.DAGService) ipld.DAGService
+	// mod, when set, adjusts the namespace's configuration at each open.
+	mod func(*CRDTConfig)
 
 	ex       *exchange.Node
 	ps       *pubsub.PubSub
@@ -64,11 +69,19 @@ func (p *crdtPeer) startNet(t *testing.T) {
 func (p *crdtPeer) open(t *testing.T) {
 	t.Helper()
 	p.startNet(t)
-	ns, err := OpenCRDTNamespace(CRDTConfig{
+	cfg := CRDTConfig{
 		Dir: p.dir, NodeID: p.ex.ID().String(), Network: crdtTestNetwork, NoSync: true,
 		RebroadcastInterval: time.Second, DAGSyncTimeout: 10 * time.Second,
 		PruneGrace: time.Nanosecond, PruneInterval: -1, Registerer: p.reg,
-	}, p.ps, p.dag)
+	}
+	if p.mod != nil {
+		p.mod(&cfg)
+	}
+	dag := p.dag
+	if p.wrapDAG != nil {
+		dag = p.wrapDAG(dag)
+	}
+	ns, err := OpenCRDTNamespace(cfg, p.ps, dag)
 	if err != nil {
 		t.Fatal(err)
 	}
