@@ -223,6 +223,8 @@ type CRDTNamespace struct {
 	metrics *crdtMetrics
 
 	cancelBcast context.CancelFunc
+	// bcast is the topic broadcaster (nil without PubSub).
+	bcast *topicBroadcaster
 	// validating is the PubSub a topic validator was registered on (nil
 	// when none was).
 	validating *pubsub.PubSub
@@ -304,11 +306,11 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if ps != nil {
 		ctx, cancel := context.WithCancel(context.Background())
 		n.cancelBcast = cancel
-		b, err := crdt.NewPubSubBroadcaster(ctx, ps, CRDTTopic(cfg.Network))
+		b, err := newTopicBroadcaster(ctx, ps, CRDTTopic(cfg.Network), n.log)
 		if err != nil {
 			return fail(err)
 		}
-		bcast = b
+		bcast, n.bcast = b, b
 	}
 	opts := crdt.DefaultOptions()
 	opts.Logger = crdtLogger{n.log.With("component", "crdt")}
@@ -319,6 +321,9 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	n.crdt, err = crdt.New(n.store, ds.NewKey("/crdt"), dag, bcast, opts)
 	if err != nil {
 		return fail(err)
+	}
+	if n.bcast != nil {
+		n.bcast.start(func(ctx context.Context) ([]byte, error) { return encodeHeads(n.crdt.InternalStats(ctx)) })
 	}
 	if dirty {
 		if err := n.rebuild(context.Background()); err != nil {
@@ -351,6 +356,7 @@ func (n *CRDTNamespace) Close() error {
 		// go-ds-crdt: cancel the broadcaster before closing the store.
 		if n.cancelBcast != nil {
 			n.cancelBcast()
+			<-n.bcast.done // no announcement reads the CRDT any more
 		}
 		err1 := n.crdt.Close()
 		n.unregisterValidator()
