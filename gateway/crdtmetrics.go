@@ -3,6 +3,9 @@ package gateway
 import (
 	"fmt"
 	"log/slog"
+	"slices"
+	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,6 +21,59 @@ type crdtMetrics struct {
 	rejected   prometheus.Counter
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
+
+	// recent keeps the last lagWindow lag samples for the admin status.
+	recent lagWindow
+}
+
+// lagWindowSize is how many recent replication lag samples the status
+// summarises.
+const lagWindowSize = 1024
+
+// lagWindow is a ring of the latest replication lag samples.
+type lagWindow struct {
+	mu      sync.Mutex
+	samples [lagWindowSize]time.Duration
+	n       int // samples held, up to lagWindowSize
+	next    int
+	last    time.Time // when the latest sample was taken
+}
+
+func (w *lagWindow) add(d time.Duration, at time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.samples[w.next] = d
+	w.next = (w.next + 1) % lagWindowSize
+	w.n = min(w.n+1, lagWindowSize)
+	w.last = at
+}
+
+// LagSummary summarises the replication lag of the latest entries applied
+// from other nodes.
+type LagSummary struct {
+	// Samples is how many entries the figures cover (at most 1024, the
+	// latest); zero when no entry from another node was applied since the
+	// namespace opened.
+	Samples int
+	// P50, P99 and Max are the median, 99th percentile and largest time
+	// from an entry being acknowledged at its writer to its being applied
+	// here, by the writer's clock.
+	P50, P99, Max time.Duration
+	// Last is when the latest of them was applied (zero if none).
+	Last time.Time
+}
+
+func (w *lagWindow) summary() LagSummary {
+	w.mu.Lock()
+	s := slices.Clone(w.samples[:w.n])
+	last := w.last
+	w.mu.Unlock()
+	if len(s) == 0 {
+		return LagSummary{}
+	}
+	slices.Sort(s)
+	q := func(p float64) time.Duration { return s[min(len(s)-1, int(p*float64(len(s))))] }
+	return LagSummary{Samples: len(s), P50: q(0.5), P99: q(0.99), Max: s[len(s)-1], Last: last}
 }
 
 func newCRDTMetrics(reg prometheus.Registerer) (*crdtMetrics, error) {

@@ -223,8 +223,10 @@ type CRDTNamespace struct {
 	metrics *crdtMetrics
 
 	cancelBcast context.CancelFunc
-	// bcast is the topic broadcaster (nil without PubSub).
+	// bcast is the topic broadcaster and ps its router (nil without
+	// PubSub).
 	bcast *topicBroadcaster
+	ps    *pubsub.PubSub
 	// validating is the PubSub a topic validator was registered on (nil
 	// when none was).
 	validating *pubsub.PubSub
@@ -310,7 +312,7 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		if err != nil {
 			return fail(err)
 		}
-		bcast, n.bcast = b, b
+		bcast, n.bcast, n.ps = b, b, ps
 	}
 	opts := crdt.DefaultOptions()
 	opts.Logger = crdtLogger{n.log.With("component", "crdt")}
@@ -395,6 +397,41 @@ func (n *CRDTNamespace) unregisterValidator() {
 	n.validating = nil
 }
 
+// NamespaceStatus describes the replicated namespace for the admin status.
+type NamespaceStatus struct {
+	// Network is the namespace's network name, Topic its pubsub topic.
+	Network, Topic string
+	// TopicPeers is how many peers this node currently sees on Topic.
+	TopicPeers int
+	// Heads and MaxHeight describe the CRDT's DAG of deltas: its current
+	// heads (more than one while concurrent writes are not yet merged by
+	// a later write) and the greatest height, which grows by one per
+	// write this node sees in sequence.
+	Heads     int
+	MaxHeight uint64
+	// QueuedJobs is how many deltas wait to be applied.
+	QueuedJobs int
+	// Dirty is true while a delta could not be fetched or applied and a
+	// repair walk is due (see CRDTConfig.RepairInterval).
+	Dirty bool
+	// Lag summarises the replication lag of recent updates from others.
+	Lag LagSummary
+}
+
+// Status returns the namespace's replication status.
+func (n *CRDTNamespace) Status(ctx context.Context) NamespaceStatus {
+	st := n.crdt.InternalStats(ctx)
+	out := NamespaceStatus{
+		Network: n.cfg.Network, Topic: CRDTTopic(n.cfg.Network),
+		Heads: len(st.Heads), MaxHeight: st.MaxHeight, QueuedJobs: st.QueuedJobs,
+		Dirty: n.crdt.IsDirty(ctx), Lag: n.metrics.recent.summary(),
+	}
+	if n.ps != nil {
+		out.TopicPeers = len(n.ps.ListPeers(out.Topic))
+	}
+	return out
+}
+
 // Index returns the PebbleNamespace holding the local index. Its read
 // methods see the replicated namespace; its write methods MUST NOT be used
 // (they would bypass replication). It also keeps the node's multipart
@@ -426,7 +463,10 @@ func (n *CRDTNamespace) putHook(k ds.Key, v []byte) {
 		return
 	}
 	if !n.own(pk.version) {
-		n.metrics.lag.Observe(n.cfg.Clock().Sub(e.written).Seconds())
+		now := n.cfg.Clock()
+		lag := now.Sub(e.written)
+		n.metrics.lag.Observe(lag.Seconds())
+		n.metrics.recent.add(lag, now)
 	}
 }
 

@@ -174,6 +174,9 @@ func (n *Node) Close() error {
 	return n.closeErr
 }
 
+// NamespaceStatus returns the replication status of the node's namespace.
+func (n *Node) NamespaceStatus(ctx context.Context) NamespaceStatus { return n.crdt.Status(ctx) }
+
 // Namespace returns the node's namespace.
 func (n *Node) Namespace() Namespace { return n.ns }
 

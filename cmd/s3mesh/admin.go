@@ -14,6 +14,7 @@ import (
 
 	"s3mesh/blockstore"
 	"s3mesh/exchange"
+	"s3mesh/gateway"
 	"s3mesh/s3api/s3err"
 )
 
@@ -53,6 +54,7 @@ type p2pNode interface {
 type adminAPI struct {
 	p2p         p2pNode
 	blocks      func() blockstore.Stats
+	namespace   func(context.Context) gateway.NamespaceStatus
 	started     time.Time
 	dataDir     string
 	endpoint    string // the S3 endpoint URL
@@ -88,6 +90,39 @@ type statusResponse struct {
 	PeersStatic    int         `json:"peers_static"`
 	Blocks         blockCounts `json:"blocks"`
 	IPFSGateway    string      `json:"ipfs_gateway"`
+	Namespace      nsStatus    `json:"namespace"`
+}
+
+// nsStatus is the replicated namespace's part of the status (see
+// gateway.NamespaceStatus). The lag figures cover the latest updates
+// written at other offices (at most 1024); they are null when none has
+// arrived since the node started.
+type nsStatus struct {
+	Network     string     `json:"network"`
+	Topic       string     `json:"topic"`
+	TopicPeers  int        `json:"topic_peers"`
+	Heads       int        `json:"heads"`
+	MaxHeight   uint64     `json:"max_height"`
+	QueuedJobs  int        `json:"queued_jobs"`
+	Dirty       bool       `json:"dirty"`
+	LagSamples  int        `json:"lag_samples"`
+	LagP50Ms    *float64   `json:"lag_p50_ms"`
+	LagP99Ms    *float64   `json:"lag_p99_ms"`
+	LagMaxMs    *float64   `json:"lag_max_ms"`
+	LastApplied *time.Time `json:"last_remote_update"`
+}
+
+func newNSStatus(st gateway.NamespaceStatus) nsStatus {
+	out := nsStatus{
+		Network: st.Network, Topic: st.Topic, TopicPeers: st.TopicPeers, Heads: st.Heads,
+		MaxHeight: st.MaxHeight, QueuedJobs: st.QueuedJobs, Dirty: st.Dirty, LagSamples: st.Lag.Samples,
+	}
+	if st.Lag.Samples > 0 {
+		ms := func(d time.Duration) *float64 { v := math.Round(float64(d)/1e3) / 1e3; return &v }
+		last := st.Lag.Last.UTC()
+		out.LagP50Ms, out.LagP99Ms, out.LagMaxMs, out.LastApplied = ms(st.Lag.P50), ms(st.Lag.P99), ms(st.Lag.Max), &last
+	}
+	return out
 }
 
 type blockCounts struct {
@@ -112,7 +147,7 @@ func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case adminPeersPath:
 		body = a.peers(r.Context())
 	case adminStatusPath:
-		body = a.status()
+		body = a.status(r.Context())
 	default:
 		writeAdminError(w, r, &s3err.Error{Code: s3err.ErrNoSuchKey, Message: "No admin endpoint " + r.URL.Path + "; try " + adminPeersPath + " or " + adminStatusPath + "."})
 		return
@@ -148,7 +183,7 @@ func (a *adminAPI) peers(ctx context.Context) peersResponse {
 	return out
 }
 
-func (a *adminAPI) status() statusResponse {
+func (a *adminAPI) status(ctx context.Context) statusResponse {
 	var connected, static int
 	for _, p := range a.p2p.Peers() {
 		if p.Connected {
@@ -171,6 +206,7 @@ func (a *adminAPI) status() statusResponse {
 		PeersStatic:    static,
 		Blocks:         blockCounts{Count: st.Blocks, Bytes: st.Bytes},
 		IPFSGateway:    a.ipfsGateway,
+		Namespace:      newNSStatus(a.namespace(ctx)),
 	}
 }
 

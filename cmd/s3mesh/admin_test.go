@@ -16,6 +16,8 @@ import (
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
+
+	"s3mesh/gateway"
 )
 
 const (
@@ -223,6 +225,39 @@ func TestAdminAPI(t *testing.T) {
 	for _, want := range []string{`Peer ID\s+` + a.id, `Peers\s+1 connected, 0 static`, `IPFS gateway\s+off`, `Data\s+` + regexp.QuoteMeta(a.dir), `Blocks\s+[1-9]\d* \(`} {
 		if !regexp.MustCompile(want).MatchString(human) {
 			t.Errorf("status output lacks %q:\n%s", want, human)
+		}
+	}
+
+	// B applied A's bucket and object: its status shows their replication
+	// lag, and A on the namespace topic.
+	deadline := time.Now().Add(30 * time.Second)
+	var stB statusResponse
+	for {
+		out, err := runCLI(nodeEnv(nil), "status", "--json", "--endpoint", b.endpoint)
+		if err != nil {
+			t.Fatal(err)
+		}
+		stB = statusResponse{}
+		if err := json.Unmarshal([]byte(out), &stB); err != nil {
+			t.Fatalf("status --json of B: %v\n%s", err, out)
+		}
+		if stB.Namespace.LagSamples >= 2 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	ns := stB.Namespace
+	if ns.LagSamples < 2 || ns.LagP50Ms == nil || ns.LagP99Ms == nil || ns.LagMaxMs == nil || *ns.LagP50Ms > *ns.LagP99Ms ||
+		ns.LastApplied == nil || ns.Network != gateway.DefaultNetwork || ns.TopicPeers != 1 || ns.Heads < 1 || ns.MaxHeight < 2 {
+		t.Errorf("namespace status of B = %+v; want the lag of A's two writes, A on the topic, a head at height 2 or more", ns)
+	}
+	human, err = runCLI(nodeEnv(nil), "status", "--endpoint", b.endpoint)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{`Namespace\s+` + gateway.DefaultNetwork + `: 1 topic peers, \d+ heads, height \d+`, `Replication lag\s+p50 [\d.]+ms, p99 [\d.]+ms over the last \d+ updates`} {
+		if !regexp.MustCompile(want).MatchString(human) {
+			t.Errorf("status output of B lacks %q:\n%s", want, human)
 		}
 	}
 

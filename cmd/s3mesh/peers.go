@@ -221,6 +221,17 @@ func printStatus(w io.Writer, s statusResponse) error {
 	fmt.Fprintf(tw, "Peers\t%d connected, %d static\n", s.PeersConnected, s.PeersStatic)
 	fmt.Fprintf(tw, "Blocks\t%d (%s)\n", s.Blocks.Count, humanBytes(s.Blocks.Bytes))
 	fmt.Fprintf(tw, "IPFS gateway\t%s\n", s.IPFSGateway)
+	ns := s.Namespace
+	fmt.Fprintf(tw, "Namespace\t%s: %d topic peers, %d heads, height %d, %d queued", ns.Network, ns.TopicPeers, ns.Heads, ns.MaxHeight, ns.QueuedJobs)
+	if ns.Dirty {
+		fmt.Fprint(tw, ", repair due")
+	}
+	fmt.Fprintln(tw)
+	if ns.LagSamples > 0 && ns.LagP50Ms != nil && ns.LagP99Ms != nil {
+		fmt.Fprintf(tw, "Replication lag\tp50 %.1fms, p99 %.1fms over the last %d updates from other offices\n", *ns.LagP50Ms, *ns.LagP99Ms, ns.LagSamples)
+	} else {
+		fmt.Fprintln(tw, "Replication lag\t- (no update from another office yet)")
+	}
 	for i, a := range s.Addrs {
 		name := ""
 		if i == 0 {

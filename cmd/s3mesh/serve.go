@@ -138,7 +138,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	endpoint := "http://" + ln.Addr().String()
-	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
+	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
 	var ready atomic.Bool
 	srv := &http.Server{
 		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway}),
