@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"math"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -136,23 +137,44 @@ type adminError struct {
 	Message string `json:"message"`
 }
 
+// adminEndpoint is one admin API path: the methods it answers and its
+// handler, which writes the whole response (writeJSON, writeAdminError).
+type adminEndpoint struct {
+	methods []string
+	serve   func(w http.ResponseWriter, r *http.Request)
+}
+
+// endpoints lists every admin API path. GET endpoints also answer HEAD.
+func (a *adminAPI) endpoints() map[string]adminEndpoint {
+	get := []string{http.MethodGet, http.MethodHead}
+	return map[string]adminEndpoint{
+		adminPeersPath: {get, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, r, http.StatusOK, a.peers(r.Context()))
+		}},
+		adminStatusPath: {get, func(w http.ResponseWriter, r *http.Request) {
+			writeJSON(w, r, http.StatusOK, a.status(r.Context()))
+		}},
+	}
+}
+
 func (a *adminAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		w.Header().Set("Allow", "GET, HEAD")
-		writeAdminError(w, r, s3err.New(s3err.ErrMethodNotAllowed, "The admin API answers GET and HEAD only."))
+	eps := a.endpoints()
+	ep, ok := eps[r.URL.Path]
+	if !ok {
+		paths := make([]string, 0, len(eps))
+		for p := range eps {
+			paths = append(paths, p)
+		}
+		slices.Sort(paths)
+		writeAdminError(w, r, &s3err.Error{Code: s3err.ErrNoSuchKey, Message: "No admin endpoint " + r.URL.Path + "; the endpoints are " + strings.Join(paths, ", ") + "."})
 		return
 	}
-	var body any
-	switch r.URL.Path {
-	case adminPeersPath:
-		body = a.peers(r.Context())
-	case adminStatusPath:
-		body = a.status(r.Context())
-	default:
-		writeAdminError(w, r, &s3err.Error{Code: s3err.ErrNoSuchKey, Message: "No admin endpoint " + r.URL.Path + "; try " + adminPeersPath + " or " + adminStatusPath + "."})
+	if !slices.Contains(ep.methods, r.Method) {
+		w.Header().Set("Allow", strings.Join(ep.methods, ", "))
+		writeAdminError(w, r, s3err.New(s3err.ErrMethodNotAllowed, r.URL.Path+" answers "+strings.Join(ep.methods, " and ")+" only."))
 		return
 	}
-	writeJSON(w, r, http.StatusOK, body)
+	ep.serve(w, r)
 }
 
 // peers pings the connected peers (bounded by adminPingTimeout) so their
