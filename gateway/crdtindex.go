@@ -134,6 +134,61 @@ func (n *CRDTNamespace) bucketState(name string) (bucketState, error) {
 	return decodeBucketState(v)
 }
 
+// usage is a change in the visible objects: their count and the sum of
+// their sizes (logical bytes).
+type usage struct{ objects, bytes int64 }
+
+func (u *usage) add(o usage) { u.objects += o.objects; u.bytes += o.bytes }
+
+// visibleUsage is what the o/ key k contributes now: nothing when absent.
+func (n *CRDTNamespace) visibleUsage(k []byte) (usage, error) {
+	v, ok, err := n.idx.get(k)
+	if err != nil || !ok {
+		return usage{}, err
+	}
+	return payloadUsage(v), nil
+}
+
+// payloadUsage is the usage of one visible object record; a record that
+// cannot be decoded counts as an object of size zero.
+func payloadUsage(v []byte) usage {
+	var r struct {
+		Size int64 `json:"s"` // as objectRecordV1
+	}
+	_ = decodeV1(v, &r)
+	return usage{objects: 1, bytes: max(r.Size, 0)}
+}
+
+// setVisible sets or deletes the o/ key of bucket/key in b and returns the
+// change in usage.
+func (n *CRDTNamespace) setVisible(b *pebble.Batch, bucket, key string, payload []byte, visible bool) (usage, error) {
+	k := objectKey(bucket, key)
+	before, err := n.visibleUsage(k)
+	if err != nil {
+		return usage{}, err
+	}
+	if !visible {
+		return usage{objects: -before.objects, bytes: -before.bytes}, b.Delete(k, nil)
+	}
+	after := payloadUsage(payload)
+	return usage{objects: after.objects - before.objects, bytes: after.bytes - before.bytes}, b.Set(k, payload, nil)
+}
+
+// countUsage sums the usage of every visible object (one pass over o/).
+func (n *CRDTNamespace) countUsage() (usage, error) {
+	p := []byte("o/")
+	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
+	if err != nil {
+		return usage{}, err
+	}
+	defer it.Close()
+	var u usage
+	for ok := it.First(); ok; ok = it.Next() {
+		u.add(payloadUsage(it.Value()))
+	}
+	return u, it.Error()
+}
+
 // own reports whether this node wrote version.
 func (n *CRDTNamespace) own(version string) bool {
 	return strings.HasSuffix(version, "."+n.cfg.NodeID) && len(version) == versionClockLen+1+len(n.cfg.NodeID)
@@ -245,19 +300,18 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 	if err := b.Set(wk, winner{kind: e.kind, version: pk.version, payload: e.payload}.encode(), nil); err != nil {
 		return err
 	}
-	ok := objectKey(pk.bucket, pk.key)
-	if e.kind == entryPut && bs.exists() {
-		err = b.Set(ok, e.payload, nil)
-	} else {
-		err = b.Delete(ok, nil)
-	}
+	du, err := n.setVisible(b, pk.bucket, pk.key, e.payload, e.kind == entryPut && bs.exists())
 	if err != nil {
 		return err
 	}
 	if err := n.saveClock(b); err != nil {
 		return err
 	}
-	return b.Commit(n.idx.wo)
+	if err := b.Commit(n.idx.wo); err != nil {
+		return err
+	}
+	n.addUsage(du)
+	return nil
 }
 
 func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error {
@@ -304,58 +358,58 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 	if err != nil {
 		return err
 	}
+	var du usage
 	if cutMoved || wasVisible != bs.exists() {
-		if err := n.rescanBucket(b, pk.bucket, bs); err != nil {
+		if du, err = n.rescanBucket(b, pk.bucket, bs); err != nil {
 			return err
 		}
 	}
 	if err := n.saveClock(b); err != nil {
 		return err
 	}
-	return b.Commit(n.idx.wo)
+	if err := b.Commit(n.idx.wo); err != nil {
+		return err
+	}
+	n.addUsage(du)
+	return nil
 }
 
 // rescanBucket recomputes the o/ keys of a bucket whose existence or cut
 // changed, and drops the winners older than the cut (they are dead for
 // ever, so a later older entry cannot matter either). It costs one pass
 // over the bucket's winners; a bucket is normally empty when it is deleted.
-func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketState) error {
+func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketState) (usage, error) {
+	var du usage
 	p := winnerPrefix(bucket)
 	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
-		return err
+		return du, err
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		key := string(it.Key()[len(p):])
 		w, err := decodeWinner(it.Value())
 		if err != nil {
-			return err
+			return du, err
 		}
-		if w.version < bs.cut {
+		dead := w.version < bs.cut
+		if dead {
 			if n.own(w.version) {
 				if err := n.queuePrune(b, objectEntryKey(bucket, key, w.version)); err != nil {
-					return err
+					return du, err
 				}
 			}
 			if err := b.Delete(it.Key(), nil); err != nil {
-				return err
+				return du, err
 			}
-			if err := b.Delete(objectKey(bucket, key), nil); err != nil {
-				return err
-			}
-			continue
 		}
-		if w.kind == entryPut && bs.exists() {
-			err = b.Set(objectKey(bucket, key), w.payload, nil)
-		} else {
-			err = b.Delete(objectKey(bucket, key), nil)
-		}
+		d, err := n.setVisible(b, bucket, key, w.payload, !dead && w.kind == entryPut && bs.exists())
 		if err != nil {
-			return err
+			return du, err
 		}
+		du.add(d)
 	}
-	return it.Error()
+	return du, it.Error()
 }
 
 // clearIndex deletes every index key derived from the CRDT.

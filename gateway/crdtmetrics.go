@@ -76,7 +76,7 @@ func (w *lagWindow) summary() LagSummary {
 	return LagSummary{Samples: len(s), P50: q(0.5), P99: q(0.99), Max: s[len(s)-1], Last: last}
 }
 
-func newCRDTMetrics(reg prometheus.Registerer) (*crdtMetrics, error) {
+func newCRDTMetrics(reg prometheus.Registerer, usage func() (objects, logicalBytes int64)) (*crdtMetrics, error) {
 	m := &crdtMetrics{
 		lag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "s3mesh", Subsystem: "namespace", Name: "replication_lag_seconds",
@@ -100,7 +100,15 @@ func newCRDTMetrics(reg prometheus.Registerer) (*crdtMetrics, error) {
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected} {
+	objects := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "s3mesh", Subsystem: "namespace", Name: "objects",
+		Help: "Objects visible in the namespace, in every bucket.",
+	}, func() float64 { o, _ := usage(); return float64(o) })
+	logical := prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+		Namespace: "s3mesh", Subsystem: "namespace", Name: "logical_bytes",
+		Help: "Sum of the sizes of the objects visible in the namespace.",
+	}, func() float64 { _, b := usage(); return float64(b) })
+	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected, objects, logical} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register namespace metrics: %w", err)

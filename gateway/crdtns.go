@@ -216,6 +216,10 @@ type CRDTNamespace struct {
 	applyMu       [256]sync.Mutex // serialises index updates per key
 	applyBucketMu sync.RWMutex    // bucket updates (exclusive) vs object updates
 
+	// objects and logicalBytes count the visible objects and the sum of
+	// their sizes; counted at open, then kept up to date by the index.
+	objects, logicalBytes atomic.Int64
+
 	// indexFailed is set when a hook could not update the index; the
 	// dirty marker then stays, so the next open rebuilds.
 	indexFailed atomic.Bool
@@ -269,7 +273,7 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		idx.Close()
 		return nil, fmt.Errorf("open crdt namespace %s: %w", cfg.Dir, err)
 	}
-	if n.metrics, err = newCRDTMetrics(cfg.Registerer); err != nil {
+	if n.metrics, err = newCRDTMetrics(cfg.Registerer, n.Usage); err != nil {
 		return fail(err)
 	}
 	if err := n.loadClock(); err != nil {
@@ -294,6 +298,12 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if err := idx.db.Set(keyDirty, nil, pebble.Sync); err != nil {
 		return fail(err)
 	}
+	// Before anything is applied: from here on the index keeps the counts.
+	u, err := n.countUsage()
+	if err != nil {
+		return fail(err)
+	}
+	n.addUsage(u)
 	n.store, err = pebbleds.NewDatastore("", pebbleds.WithPebbleDB(idx.db), pebbleds.WithPebbleWriteOptions(idx.wo))
 	if err != nil {
 		return fail(err)
@@ -430,6 +440,16 @@ func (n *CRDTNamespace) Status(ctx context.Context) NamespaceStatus {
 		out.TopicPeers = len(n.ps.ListPeers(out.Topic))
 	}
 	return out
+}
+
+func (n *CRDTNamespace) addUsage(u usage) {
+	n.objects.Add(u.objects)
+	n.logicalBytes.Add(u.bytes)
+}
+
+// Usage returns the number of visible objects and the sum of their sizes.
+func (n *CRDTNamespace) Usage() (objects, logicalBytes int64) {
+	return n.objects.Load(), n.logicalBytes.Load()
 }
 
 // Index returns the PebbleNamespace holding the local index. Its read
