@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/ipfs/boxo/bitswap"
+	"github.com/ipfs/boxo/bitswap/client"
 	"github.com/ipfs/boxo/bitswap/network/bsnet"
 	"github.com/ipfs/boxo/bitswap/server"
 	"github.com/ipfs/boxo/bitswap/tracer"
@@ -28,7 +29,12 @@ import (
 // With an allowlist, the server denies every want from a peer outside it
 // (WithPeerBlockRequestFilter): such wants are never queued in the peer's
 // ledger, so no block is sent and the want is not recorded.
-func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, serverTracer tracer.Tracer) *bitswap.Bitswap {
+//
+// traffic counts the messages: it is the client's tracer (every incoming
+// message, the wants sent) and the server's for what it sends, beside
+// serverTracer when that is not nil; the wants sent are counted on the
+// network (countingNetwork).
+func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, traffic *trafficTracer, serverTracer tracer.Tracer) *bitswap.Bitswap {
 	opts := []bitswap.Option{
 		bitswap.MaxOutstandingBytesPerPeer(cfg.MaxOutstandingBytesPerPeer),
 		bitswap.EngineBlockstoreWorkerCount(cfg.EngineBlockstoreWorkerCount),
@@ -43,8 +49,11 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 			return allow[p]
 		}))
 	}
+	var st tracer.Tracer = sentOnly{traffic}
 	if serverTracer != nil {
-		opts = append(opts, bitswap.WithServerOption(server.WithTracer(serverTracer)))
+		st = tracers{st, serverTracer}
 	}
-	return bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs, opts...)
+	opts = append(opts, bitswap.WithClientOption(client.WithTracer(traffic)), bitswap.WithServerOption(server.WithTracer(st)))
+	net := countingNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), traffic: traffic}
+	return bitswap.New(ctx, net, nil, bs, opts...)
 }

@@ -147,6 +147,13 @@ type Config struct {
 	// default.
 	RebroadcastDelay time.Duration
 
+	// Office names this node's office: 1 to 64 letters, digits, '.', '_'
+	// or '-'. Nodes announce it to their peers (libp2p identify), and a
+	// peer announcing the same office is a LAN peer, every other one a
+	// WAN peer: traffic metrics are split by that class. Empty: every peer
+	// counts as WAN.
+	Office string
+
 	// Logger receives lifecycle and peer events. Nil discards them.
 	Logger *slog.Logger
 	// Registerer receives the exchange's metrics (see metrics.go) and
@@ -206,6 +213,9 @@ func (c Config) withDefaults() Config {
 // SwarmKey, invalid peer IDs, or inconsistent limits.
 func (c Config) Validate() error {
 	c = c.withDefaults()
+	if c.Office != "" && !validOffice(c.Office) {
+		return fmt.Errorf("exchange config: office %q: use 1 to %d letters, digits, '.', '_' or '-'", c.Office, maxOfficeLen)
+	}
 	for _, s := range c.ListenAddrs {
 		if _, err := multiaddr.NewMultiaddr(s); err != nil {
 			return fmt.Errorf("exchange config: listen address %q: %w", s, err)

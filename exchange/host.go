@@ -37,16 +37,18 @@ import (
 // it, static peering and optional mDNS discovery. Its methods are safe for
 // concurrent use. Close releases everything New started.
 type Node struct {
-	cfg    Config
-	log    *slog.Logger
-	host   host.Host
-	bw     *metrics.BandwidthCounter
-	bs     *bitswap.Bitswap
-	peers  *peering
-	mdns   *mdnsDiscovery
-	notify *network.NotifyBundle
-	static map[peer.ID]bool
-	m      *exchangeMetrics // nil without a Registerer
+	cfg  Config
+	log  *slog.Logger
+	host host.Host
+	bw   *metrics.BandwidthCounter
+	// traffic counts Bitswap traffic by source class.
+	traffic *trafficTracer
+	bs      *bitswap.Bitswap
+	peers   *peering
+	mdns    *mdnsDiscovery
+	notify  *network.NotifyBundle
+	static  map[peer.ID]bool
+	m       *exchangeMetrics // nil without a Registerer
 
 	cancel context.CancelFunc // cancels the lifetime context given to bitswap
 
@@ -68,6 +70,10 @@ type PeerInfo struct {
 	Connected bool
 	// Static reports whether the peer is one of Config.Peers.
 	Static bool
+	// Office is the office the peer announced ("" when none, or before
+	// identify completed) and Class its source class (ClassLAN or
+	// ClassWAN; see Config.Office).
+	Office, Class string
 }
 
 // New starts a node with identity key, serving peers the blocks in bs. It listens on cfg.ListenAddrs and starts dialling
@@ -96,6 +102,7 @@ func newNode(cfg Config, key crypto.PrivKey, bs blockstore.Blockstore, opts node
 	}
 	cfg = cfg.withDefaults()
 	n := &Node{cfg: cfg, log: cfg.Logger, static: map[peer.ID]bool{}}
+	n.traffic = &trafficTracer{class: n.PeerClass}
 	if cfg.Registerer != nil {
 		n.m = newMetrics(n)
 	}
@@ -114,7 +121,7 @@ func newNode(cfg Config, key crypto.PrivKey, bs blockstore.Blockstore, opts node
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.bs = newBitswap(ctx, cfg, h, bs, allow, opts.serverTracer)
+	n.bs = newBitswap(ctx, cfg, h, bs, allow, n.traffic, opts.serverTracer)
 
 	if n.m != nil {
 		if err := n.m.register(cfg.Registerer); err != nil {
@@ -210,6 +217,7 @@ func (n *Node) newHost(key crypto.PrivKey, allow map[peer.ID]bool, opts nodeOpti
 		libp2p.BandwidthReporter(bw),
 		libp2p.Ping(true),
 		libp2p.DisableRelay(),
+		libp2p.UserAgent(agentVersion(n.cfg.Office)),
 	}
 	if psk != nil {
 		lopts = append(lopts, libp2p.PrivateNetwork(psk))
@@ -389,7 +397,7 @@ func (n *Node) Peers() []PeerInfo {
 			return
 		}
 		seen[p] = true
-		info := PeerInfo{ID: p, RTT: ps.LatencyEWMA(p), Static: n.static[p]}
+		info := PeerInfo{ID: p, RTT: ps.LatencyEWMA(p), Static: n.static[p], Office: n.PeerOffice(p), Class: n.PeerClass(p)}
 		if conns := nw.ConnsToPeer(p); len(conns) > 0 {
 			info.Connected = true
 			for _, c := range conns {

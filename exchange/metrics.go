@@ -20,6 +20,11 @@ import (
 //	s3mesh_exchange_duplicate_blocks_received_bytes_total counter
 //	s3mesh_exchange_blocks_sent_total                    counter
 //	s3mesh_exchange_blocks_sent_bytes_total              counter
+//	s3mesh_exchange_source_received_blocks_total{source} counter (source: lan, wan)
+//	s3mesh_exchange_source_received_bytes_total{source}  counter
+//	s3mesh_exchange_source_sent_blocks_total{source}     counter
+//	s3mesh_exchange_source_sent_bytes_total{source}      counter
+//	s3mesh_exchange_wants_sent_total{type}               counter (type: block, have)
 type exchangeMetrics struct {
 	connEvents *prometheus.CounterVec
 	collectors []prometheus.Collector
@@ -51,6 +56,7 @@ func newMetrics(n *Node) *exchangeMetrics {
 			Help: "Bytes sent on libp2p streams, all protocols.",
 		}, func() float64 { return float64(n.bw.GetBandwidthTotals().TotalOut) }),
 		&bitswapCollector{n: n},
+		&trafficCollector{t: n.traffic},
 	}
 	return m
 }
@@ -113,4 +119,41 @@ func (c *bitswapCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(descDupBytesRecv, st.DupDataReceived)
 	counter(descBlocksSent, st.BlocksSent)
 	counter(descBytesSent, st.DataSent)
+}
+
+var (
+	descSourceRecvBlocks = prometheus.NewDesc("s3mesh_exchange_source_received_blocks_total",
+		"Blocks received by Bitswap, duplicates included, by the class of the peer that sent them (source: lan, wan).", []string{"source"}, nil)
+	descSourceRecvBytes = prometheus.NewDesc("s3mesh_exchange_source_received_bytes_total",
+		"Block bytes received by Bitswap, duplicates included, by the class of the peer that sent them.", []string{"source"}, nil)
+	descSourceSentBlocks = prometheus.NewDesc("s3mesh_exchange_source_sent_blocks_total",
+		"Blocks sent by the Bitswap server, by the class of the peer they went to (source: lan, wan).", []string{"source"}, nil)
+	descSourceSentBytes = prometheus.NewDesc("s3mesh_exchange_source_sent_bytes_total",
+		"Block bytes sent by the Bitswap server, by the class of the peer they went to.", []string{"source"}, nil)
+	descWantsSent = prometheus.NewDesc("s3mesh_exchange_wants_sent_total",
+		"Wants this node sent to peers, by type: block (send me the block) or have (tell me whether you have it).", []string{"type"}, nil)
+)
+
+// trafficCollector reads the trafficTracer's counts at scrape time.
+type trafficCollector struct{ t *trafficTracer }
+
+func (c *trafficCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{descSourceRecvBlocks, descSourceRecvBytes, descSourceSentBlocks, descSourceSentBytes, descWantsSent} {
+		ch <- d
+	}
+}
+
+func (c *trafficCollector) Collect(ch chan<- prometheus.Metric) {
+	counter := func(d *prometheus.Desc, v uint64, label string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), label)
+	}
+	for _, class := range []string{ClassLAN, ClassWAN} {
+		i := classIndex(class)
+		counter(descSourceRecvBlocks, c.t.received.blocks[i].Load(), class)
+		counter(descSourceRecvBytes, c.t.received.bytes[i].Load(), class)
+		counter(descSourceSentBlocks, c.t.sent.blocks[i].Load(), class)
+		counter(descSourceSentBytes, c.t.sent.bytes[i].Load(), class)
+	}
+	counter(descWantsSent, c.t.wantBlocks.Load(), "block")
+	counter(descWantsSent, c.t.wantHaves.Load(), "have")
 }

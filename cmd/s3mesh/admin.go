@@ -76,6 +76,10 @@ type peerStatus struct {
 	Connected bool     `json:"connected"`
 	Static    bool     `json:"static"`
 	RTTMillis *float64 `json:"rtt_ms"`
+	// Office is what the peer announced ("" if nothing); Class is lan
+	// (same office as this node) or wan.
+	Office string `json:"office"`
+	Class  string `json:"class"`
 }
 
 // statusResponse is the body of GET /admin/v1/status.
@@ -192,7 +196,7 @@ func (a *adminAPI) peers(ctx context.Context) peersResponse {
 
 	out := peersResponse{ID: a.p2p.ID().String(), Addrs: addrStrings(a.p2p.Addrs()), Peers: []peerStatus{}}
 	for _, p := range a.p2p.Peers() {
-		ps := peerStatus{ID: p.ID.String(), Addrs: p.Addrs, Connected: p.Connected, Static: p.Static}
+		ps := peerStatus{ID: p.ID.String(), Addrs: p.Addrs, Connected: p.Connected, Static: p.Static, Office: p.Office, Class: p.Class}
 		if ps.Addrs == nil {
 			ps.Addrs = []string{}
 		}

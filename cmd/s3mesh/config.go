@@ -63,6 +63,9 @@ type Config struct {
 	AllowPeers []string `yaml:"allow_peers"`
 	// MDNS turns on discovery of other nodes on the LAN.
 	MDNS bool `yaml:"mdns"`
+	// Office names this node's office; peers announcing the same office
+	// are LAN peers in the traffic metrics, the others WAN peers.
+	Office string `yaml:"office"`
 	// LogLevel is debug, info, warn or error.
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is text or json.
@@ -197,6 +200,7 @@ var settings = []setting{
 	{key: "fetch_window", usage: "blocks a read keeps requested ahead from peers (fill a long, fat link: about 2 × bandwidth × RTT / 1 MiB)", value: func(c *Config) flag.Value { return (*intValue)(&c.FetchWindow) }},
 	{key: "peer_outstanding_bytes", usage: "block bytes sent to one peer before it acknowledges earlier ones (at least bandwidth × RTT)", value: func(c *Config) flag.Value { return (*intValue)(&c.PeerOutstandingBytes) }},
 	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
+	{key: "office", usage: "this node's office name (letters, digits, . _ -): peers of the same office count as LAN traffic, others as WAN", value: func(c *Config) flag.Value { return (*stringValue)(&c.Office) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},

@@ -351,6 +351,7 @@ func startExchange(cfg Config, logger *slog.Logger, reg prometheus.Registerer, b
 		SwarmKey:                   swarmKey,
 		AllowPeers:                 allow,
 		MDNS:                       cfg.MDNS,
+		Office:                     cfg.Office,
 		MaxOutstandingBytesPerPeer: cfg.PeerOutstandingBytes,
 		Logger:                     logger.With("component", "exchange"),
 		Registerer:                 reg,
