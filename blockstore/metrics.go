@@ -3,6 +3,7 @@ package blockstore
 import (
 	"fmt"
 	"sync/atomic"
+	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -18,9 +19,19 @@ func (u *usage) add(blocks, bytes int64) {
 	u.bytes.Add(bytes)
 }
 
-// register exposes u on reg; nil reg registers nothing. It returns the
-// collectors so Close can unregister them.
-func (u *usage) register(reg prometheus.Registerer) ([]prometheus.Collector, error) {
+// Disk returns the free and total bytes of the file system holding dir,
+// free meaning available to an unprivileged writer (statfs f_bavail).
+func Disk(dir string) (free, total uint64, err error) {
+	var st syscall.Statfs_t
+	if err := syscall.Statfs(dir, &st); err != nil {
+		return 0, 0, fmt.Errorf("disk space of %s: %w", dir, err)
+	}
+	return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
+}
+
+// register exposes u, and the disk space of dir, on reg; nil reg registers
+// nothing. It returns the collectors so Close can unregister them.
+func (u *usage) register(reg prometheus.Registerer, dir string) ([]prometheus.Collector, error) {
 	if reg == nil {
 		return nil, nil
 	}
@@ -37,6 +48,18 @@ func (u *usage) register(reg prometheus.Registerer) ([]prometheus.Collector, err
 			Name:      "bytes",
 			Help:      "Total size in bytes of the blocks in the local block store (block data, not disk usage).",
 		}, func() float64 { return float64(u.bytes.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "s3mesh",
+			Subsystem: "blockstore",
+			Name:      "disk_free_bytes",
+			Help:      "Bytes free (for an unprivileged writer) on the file system holding the block store.",
+		}, func() float64 { free, _, _ := Disk(dir); return float64(free) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: "s3mesh",
+			Subsystem: "blockstore",
+			Name:      "disk_size_bytes",
+			Help:      "Size in bytes of the file system holding the block store.",
+		}, func() float64 { _, total, _ := Disk(dir); return float64(total) }),
 	}
 	for i, c := range cs {
 		if err := reg.Register(c); err != nil {

@@ -97,7 +97,7 @@ func Open(cfg Config) (*Store, error) {
 	if cfg.HashOnRead {
 		s.outer = &bstore.ValidatingBlockstore{Blockstore: s.acct}
 	}
-	colls, err := s.acct.usage.register(cfg.Registerer)
+	colls, err := s.acct.usage.register(cfg.Registerer, cfg.Path)
 	if err != nil {
 		s.ds.Close()
 		return nil, fmt.Errorf("open blockstore %s: %w", cfg.Path, err)

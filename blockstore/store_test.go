@@ -149,7 +149,7 @@ s3mesh_blockstore_blocks 19
 # HELP s3mesh_blockstore_bytes Total size in bytes of the blocks in the local block store (block data, not disk usage).
 # TYPE s3mesh_blockstore_bytes gauge
 s3mesh_blockstore_bytes %d
-`, total))); err != nil {
+`, total)), "s3mesh_blockstore_blocks", "s3mesh_blockstore_bytes"); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Close(); err != nil {
@@ -268,5 +268,15 @@ func TestFlatfsRemovesTempFiles(t *testing.T) {
 	}
 	if st := s.Stats(); st.Blocks != 0 {
 		t.Fatalf("temp file counted as a block: %+v", st)
+	}
+}
+
+func TestDisk(t *testing.T) {
+	free, total, err := Disk(t.TempDir())
+	if err != nil || total == 0 || free > total {
+		t.Fatalf("Disk = %d free of %d, %v", free, total, err)
+	}
+	if _, _, err := Disk("/nonexistent/s3mesh"); err == nil {
+		t.Fatal("Disk of a missing directory: no error")
 	}
 }

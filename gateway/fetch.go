@@ -207,6 +207,7 @@ func (f *fetcher) get(c cid.Cid) (blocks.Block, error) {
 	switch {
 	case err == nil:
 		f.n.metrics.blockReads.WithLabelValues("hit").Inc()
+		f.n.metrics.blockReadBytes.WithLabelValues("hit").Add(float64(len(b.RawData())))
 		return b, nil
 	case !ipld.IsNotFound(err):
 		f.n.metrics.blockReads.WithLabelValues("error").Inc()
@@ -226,6 +227,7 @@ func (f *fetcher) get(c cid.Cid) (blocks.Block, error) {
 		now := time.Now()
 		f.last.Store(now.UnixNano())
 		f.n.metrics.blockReads.WithLabelValues("miss").Inc()
+		f.n.metrics.blockReadBytes.WithLabelValues("miss").Add(float64(len(b.RawData())))
 		f.n.metrics.fetchDur.Observe(now.Sub(start).Seconds())
 		return b, nil
 	}

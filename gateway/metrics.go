@@ -17,10 +17,12 @@ type metrics struct {
 	partBytes  prometheus.Counter
 	inProgress prometheus.GaugeFunc
 	blockReads *prometheus.CounterVec
-	fetchDur   prometheus.Histogram
-	rejected   prometheus.Counter
-	registered []prometheus.Collector
-	reg        prometheus.Registerer
+	// blockReadBytes is blockReads in bytes (hit and miss only).
+	blockReadBytes *prometheus.CounterVec
+	fetchDur       prometheus.Histogram
+	rejected       prometheus.Counter
+	registered     []prometheus.Collector
+	reg            prometheus.Registerer
 }
 
 // newMetrics builds the node's collectors and registers them on reg (none
@@ -60,6 +62,10 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, 
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_reads_total",
 			Help: "Blocks read for object content by result: hit (local), miss (fetched from a peer), error (unavailable or failed).",
 		}, []string{"result"}),
+		blockReadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_read_bytes_total",
+			Help: "Bytes of the blocks read for object content by result: hit (from the local store), miss (fetched from a peer).",
+		}, []string{"result"}),
 		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_fetch_duration_seconds",
 			Help:    "Time to fetch a block missing locally from the exchange, for fetches that succeeded.",
@@ -74,7 +80,7 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, 
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.fetchDur, m.rejected} {
+	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register gateway metrics: %w", err)

@@ -606,13 +606,17 @@ s3mesh_gateway_put_objects_total{result="ok"} 1
 # HELP s3mesh_blockstore_blocks Number of blocks in the local block store.
 # TYPE s3mesh_blockstore_blocks gauge
 s3mesh_blockstore_blocks 6
+# HELP s3mesh_gateway_block_read_bytes_total Bytes of the blocks read for object content by result: hit (from the local store), miss (fetched from a peer).
+# TYPE s3mesh_gateway_block_read_bytes_total counter
+s3mesh_gateway_block_read_bytes_total{result="hit"} 118
 `
 	// Blocks: two leaves and a root for the object, the single raw block
 	// of the aborted body, which stays until garbage collection, and the
-	// namespace's two deltas (the bucket and the object).
+	// namespace's two deltas (the bucket and the object). Block bytes
+	// read: the root (98 bytes) and the two 10-byte leaves of the range.
 	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
 		"s3mesh_gateway_get_bytes_total", "s3mesh_gateway_put_bytes_total",
-		"s3mesh_gateway_put_objects_total", "s3mesh_blockstore_blocks"); err != nil {
+		"s3mesh_gateway_put_objects_total", "s3mesh_blockstore_blocks", "s3mesh_gateway_block_read_bytes_total"); err != nil {
 		t.Fatal(err)
 	}
 	if got := testutil.CollectAndCount(reg, "s3mesh_gateway_dag_import_duration_seconds"); got != 1 {
