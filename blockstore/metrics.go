@@ -3,7 +3,6 @@ package blockstore
 import (
 	"fmt"
 	"sync/atomic"
-	"syscall"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -17,16 +16,6 @@ type usage struct {
 func (u *usage) add(blocks, bytes int64) {
 	u.blocks.Add(blocks)
 	u.bytes.Add(bytes)
-}
-
-// Disk returns the free and total bytes of the file system holding dir,
-// free meaning available to an unprivileged writer (statfs f_bavail).
-func Disk(dir string) (free, total uint64, err error) {
-	var st syscall.Statfs_t
-	if err := syscall.Statfs(dir, &st); err != nil {
-		return 0, 0, fmt.Errorf("disk space of %s: %w", dir, err)
-	}
-	return st.Bavail * uint64(st.Bsize), st.Blocks * uint64(st.Bsize), nil
 }
 
 // register exposes u, and the disk space of dir, on reg; nil reg registers
