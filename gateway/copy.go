@@ -19,6 +19,7 @@ var (
 // root CID, so no content is copied. The source version read is the one
 // copied even if the source is overwritten before the copy commits.
 func (n *Node) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3api.ObjectInfo, error) {
+	defer n.holdWrites()() // no GC between reading the source and the commit
 	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
 	if err != nil {
 		return nil, fmt.Errorf("copy %s/%s: source: %w", in.Bucket, in.Key, err)

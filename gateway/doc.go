@@ -12,8 +12,8 @@
 // are buffered in bounded batches, written, and made durable with one
 // block store sync; only then is the record committed (a synced write),
 // atomically with the conditional-write check under a per-key lock. The
-// import itself holds no lock. A failed PUT commits nothing; its blocks
-// stay until garbage collection.
+// import itself holds no lock but the garbage collector's, shared. A
+// failed PUT commits nothing; its blocks stay until garbage collection.
 //
 // # GET
 //
@@ -64,6 +64,15 @@
 // past each rolled-up common prefix. Without Config.PubSub it is the same
 // namespace with no peers. A data directory written by a version without
 // replication is migrated on first open (see crdtmigrate.go).
+//
+// # Garbage collection and fsck
+//
+// [Node.GC] removes the blocks no object record, multipart part or
+// namespace delta reaches (mark and sweep); writes that add or reference
+// blocks hold its lock shared, so they wait while it runs. [Node.Fsck]
+// reads and hash-verifies every block of every object and of the
+// namespace, and can fetch good copies of missing or corrupt ones from
+// peers. One of them runs at a time.
 //
 // Usage:
 //

@@ -21,6 +21,7 @@ type metrics struct {
 	blockReadBytes *prometheus.CounterVec
 	fetchDur       prometheus.Histogram
 	rejected       prometheus.Counter
+	gc             *gcMetrics
 	registered     []prometheus.Collector
 	reg            prometheus.Registerer
 }
@@ -75,12 +76,13 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, 
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "blocks_rejected_total",
 			Help: "Blocks from the exchange dropped because their content does not hash to their CID or they were not asked for.",
 		}),
+		gc:  newGCMetrics(),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected} {
+	for _, c := range append([]prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected}, m.gc.collectors()...) {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register gateway metrics: %w", err)

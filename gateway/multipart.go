@@ -86,6 +86,7 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
+	defer n.holdWrites()() // no GC between the first block and the commit
 	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
 	n.metrics.partBytes.Add(float64(res.size))
 	if err != nil {
@@ -136,6 +137,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
+	defer n.holdWrites()() // no GC between reading the source and the commit
 	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
 	if err != nil {
 		return nil, op(err)
@@ -216,6 +218,7 @@ func contentMD5(ctx context.Context, c *content) (string, error) {
 // s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
 // change the object: the listed ETags name the parts validated.
 func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
+	defer n.holdWrites()() // no GC between reading the parts and the commit
 	info, err := n.completeMultipartUpload(ctx, in)
 	if err != nil {
 		return nil, fmt.Errorf("complete multipart upload %s/%s: %w", in.Bucket, in.Key, err)

@@ -54,6 +54,8 @@ type Node struct {
 	lastUploadTime atomic.Int64
 	stopJanitor    context.CancelFunc // nil when the janitor is disabled
 	janitorDone    chan struct{}      // closed when the janitor has stopped
+	// gc is the garbage collector's lock and state (see GC).
+	gc gcState
 
 	closeOnce sync.Once
 	closeErr  error
@@ -127,7 +129,7 @@ func New(cfg Config) (*Node, error) {
 		Clock:               cfg.Clock,
 		Logger:              cfg.Logger.With("component", "namespace"),
 		Registerer:          cfg.Registerer,
-	}, cfg.PubSub, &syncingDAG{DAGService: n.dag, blocks: bs})
+	}, cfg.PubSub, n.trackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
 	if err != nil {
 		m.unregister()
 		closeBlocks()

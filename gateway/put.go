@@ -41,6 +41,7 @@ const importBatchBytes = 4 << 20
 // body (see adoptCID): the DAG is fetched whole, within Config.FetchTimeout
 // per block, kept in the local block store, and committed like a PUT body's.
 func (n *Node) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
+	defer n.holdWrites()() // no GC between the first block and the commit
 	info, result, err := n.putObject(ctx, in)
 	n.metrics.puts.WithLabelValues(result).Inc()
 	return info, err
@@ -181,7 +182,9 @@ func (n *Node) importDAG(ctx context.Context, r io.Reader) (importResult, error)
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	body := &hashingReader{ctx: ctx, r: r, h: md5.New()}
-	batch := ipld.NewBufferedDAG(ctx, n.dag,
+	adds := &awaitedAdds{DAGService: n.dag}
+	defer adds.wait() // the batch's commits outlive Commit when one fails or ctx ends
+	batch := ipld.NewBufferedDAG(ctx, adds,
 		ipld.MaxSizeBatchOption(importBatchBytes),
 		ipld.MaxNodesBatchOption(128))
 	params := helpers.DagBuilderParams{

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the integration suite needs on a fresh Debian machine: the
-# command-line S3 clients (aws cli, boto3, rclone, s3cmd) and curl. Tools that
+# command-line S3 clients (aws cli, boto3, rclone, s3cmd), curl, and Chromium
+# (headless, for the status page test). Tools that
 # are already present (for example an aws cli and boto3 installed with pip,
 # earlier in PATH) are kept and used. Safe to run again: it installs only what
 # is missing, so a rerun does no network work.
@@ -12,6 +13,7 @@ missing=()
 command -v curl   >/dev/null || missing+=(curl)
 command -v rclone >/dev/null || missing+=(rclone)
 command -v s3cmd  >/dev/null || missing+=(s3cmd)
+command -v chromium >/dev/null || missing+=(chromium)
 command -v aws    >/dev/null || missing+=(awscli)
 have_boto3                   || missing+=(python3-boto3)
 
@@ -30,3 +32,4 @@ echo "boto3:  $($py -c 'import boto3, botocore, sys; print(sys.executable, "boto
 echo "rclone: $(command -v rclone) ($(rclone version 2>/dev/null | head -1))"
 echo "s3cmd:  $(command -v s3cmd) ($(s3cmd --version 2>&1 | head -1))"
 echo "curl:   $(command -v curl) ($(curl --version | head -1 | cut -d' ' -f1-2))"
+echo "chromium: $(command -v chromium) ($(chromium --version 2>/dev/null | head -1))"

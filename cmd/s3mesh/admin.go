@@ -23,7 +23,7 @@ import (
 // (see rootHandler): a path-style request whose path starts with
 // adminPrefix is an admin request, whatever its method; a virtual-hosted
 // request (bucket.<domain>) never is, so a key "admin/v1/…" in any bucket
-// stays reachable. The bucket names "admin" and "ipfs" are reserved:
+// stays reachable. The bucket names "admin", "ipfs" and "ui" are reserved:
 // CreateBucket refuses them, so no S3 bucket is ever shadowed.
 const (
 	adminPrefix     = "/admin/v1/"
@@ -35,6 +35,7 @@ const (
 var reservedBuckets = map[string]string{
 	"admin": "the admin API (" + adminPrefix + ")",
 	"ipfs":  "the IPFS gateway (/ipfs/)",
+	"ui":    "the status page (" + uiPrefix + ")",
 }
 
 // adminPingTimeout bounds the pings /admin/v1/peers sends to connected
@@ -50,7 +51,7 @@ type p2pNode interface {
 	Ping(ctx context.Context, p peer.ID) (time.Duration, error)
 }
 
-// adminAPI serves /admin/v1/peers and /admin/v1/status. It does not
+// adminAPI serves the endpoints listed by endpoints. It does not
 // authenticate: rootHandler does, before handing a request over.
 type adminAPI struct {
 	p2p         p2pNode
@@ -60,6 +61,14 @@ type adminAPI struct {
 	dataDir     string
 	endpoint    string // the S3 endpoint URL
 	ipfsGateway string // off, auth or open
+
+	// buckets and history feed /admin/v1/buckets and /admin/v1/history;
+	// when nil, those answer NotImplemented.
+	buckets *bucketStats
+	history *history
+	// maint runs /admin/v1/gc and /admin/v1/fsck (see admin_gc.go); when
+	// nil, those answer NotImplemented.
+	maint maintainer
 }
 
 // peersResponse is the body of GET /admin/v1/peers.
@@ -96,6 +105,7 @@ type statusResponse struct {
 	Blocks         blockCounts `json:"blocks"`
 	IPFSGateway    string      `json:"ipfs_gateway"`
 	Namespace      nsStatus    `json:"namespace"`
+	Disk           *diskStatus `json:"disk"` // the data directory's file system; null when unknown
 }
 
 // nsStatus is the replicated namespace's part of the status (see
@@ -158,6 +168,10 @@ func (a *adminAPI) endpoints() map[string]adminEndpoint {
 		adminStatusPath: {get, func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, r, http.StatusOK, a.status(r.Context()))
 		}},
+		adminBucketsPath: {get, a.serveBuckets},
+		adminHistoryPath: {get, a.serveHistory},
+		adminGCPath:      {[]string{http.MethodPost}, a.serveGC},
+		adminFsckPath:    {[]string{http.MethodPost}, a.serveFsck},
 	}
 }
 
@@ -233,6 +247,7 @@ func (a *adminAPI) status(ctx context.Context) statusResponse {
 		Blocks:         blockCounts{Count: st.Blocks, Bytes: st.Bytes},
 		IPFSGateway:    a.ipfsGateway,
 		Namespace:      newNSStatus(a.namespace(ctx)),
+		Disk:           diskOf(a.dataDir),
 	}
 }
 

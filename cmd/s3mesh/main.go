@@ -7,6 +7,9 @@
 //	s3mesh init [--config FILE] [--force]
 //	s3mesh peers [--endpoint URL] [--json]
 //	s3mesh status [--endpoint URL] [--json]
+//	s3mesh ui [--endpoint URL] [--expires DURATION]
+//	s3mesh gc [--endpoint URL] [--json]
+//	s3mesh fsck [--repair] [--endpoint URL] [--json]
 //	s3mesh version
 //
 // Run "s3mesh help" for the full list of flags; README.md has the table of
@@ -64,6 +67,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runSwarmKey(rest, stdout, stderr)
 	case "peers", "status":
 		return runAdmin(ctx, cmd, rest, getenv, stdout, stderr)
+	case "ui":
+		return runUI(ctx, rest, getenv, stdout, stderr)
+	case "gc":
+		return runGC(ctx, rest, getenv, stdout, stderr)
+	case "fsck":
+		return runFsck(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "s3mesh", version())
 		return nil
@@ -87,10 +96,14 @@ Commands:
   swarm-key  print a new private-network key (s3mesh swarm-key > swarm.key)
   peers      list a running node's peers: connected, static, RTT, address
   status     show a running node's status: peer ID, uptime, peers, blocks
+  ui         print a link that opens a running node's status page in a browser
+  gc         remove the blocks a running node no longer needs (writes wait meanwhile)
+  fsck       verify a running node's objects block by block; --repair fetches
+             good copies of missing or corrupt blocks from peers
   version    print the version
 
-Run "s3mesh serve -h" for the flags of serve. peers and status talk to the
-node at --endpoint (default http://127.0.0.1:9000) with the root credentials
+Run "s3mesh serve -h" for the flags of serve. peers, status, ui, gc and fsck talk
+to the node at --endpoint (default http://127.0.0.1:9000) with the root credentials
 from S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY; --json prints the raw answer.
 `)
 }

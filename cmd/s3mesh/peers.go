@@ -90,17 +90,23 @@ func (c *adminClient) get(ctx context.Context, path string) ([]byte, error) {
 	if resp.StatusCode == http.StatusOK && isJSON {
 		return body, nil
 	}
+	return nil, c.answerError(http.MethodGet, path, resp, body)
+}
+
+// answerError turns an admin API answer that is not a success into an
+// error an operator can act on.
+func (c *adminClient) answerError(method, path string, resp *http.Response, body []byte) error {
 	var e adminError
-	if !isJSON || json.Unmarshal(body, &e) != nil || e.Code == "" {
-		return nil, fmt.Errorf("%s does not serve the s3mesh admin API (GET %s: %s); is it an s3mesh node of this version?", c.endpoint, path, resp.Status)
+	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal(body, &e) != nil || e.Code == "" {
+		return fmt.Errorf("%s does not serve the s3mesh admin API (%s %s: %s); is it an s3mesh node of this version?", c.endpoint, method, path, resp.Status)
 	}
 	switch e.Code {
 	case "AccessDenied", "InvalidAccessKeyId", "SignatureDoesNotMatch":
-		return nil, fmt.Errorf("the node at %s refused the credentials (%s: %s); set S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY to the node's root key pair (printed at its first start, kept in DATA/%s)", c.endpoint, e.Code, e.Message, credentialsFile)
+		return fmt.Errorf("the node at %s refused the credentials (%s: %s); set S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY to the node's root key pair (printed at its first start, kept in DATA/%s)", c.endpoint, e.Code, e.Message, credentialsFile)
 	case "RequestTimeTooSkewed":
-		return nil, fmt.Errorf("the node at %s refused the request: this machine's clock is too far from the node's (%s)", c.endpoint, e.Message)
+		return fmt.Errorf("the node at %s refused the request: this machine's clock is too far from the node's (%s)", c.endpoint, e.Message)
 	}
-	return nil, fmt.Errorf("the node at %s answered %s: %s: %s", c.endpoint, resp.Status, e.Code, e.Message)
+	return fmt.Errorf("the node at %s answered %s: %s: %s", c.endpoint, resp.Status, e.Code, e.Message)
 }
 
 // unwrapURLError drops the "Get URL:" prefix of a client error.
@@ -220,6 +226,9 @@ func printStatus(w io.Writer, s statusResponse) error {
 	fmt.Fprintf(tw, "Uptime\t%s (since %s)\n", (time.Duration(s.UptimeSeconds) * time.Second).String(), s.Started.Format(time.RFC3339))
 	fmt.Fprintf(tw, "Peers\t%d connected, %d static\n", s.PeersConnected, s.PeersStatic)
 	fmt.Fprintf(tw, "Blocks\t%d (%s)\n", s.Blocks.Count, humanBytes(s.Blocks.Bytes))
+	if s.Disk != nil {
+		fmt.Fprintf(tw, "Disk\t%s free of %s\n", humanBytes(int64(s.Disk.FreeBytes)), humanBytes(int64(s.Disk.TotalBytes)))
+	}
 	fmt.Fprintf(tw, "IPFS gateway\t%s\n", s.IPFSGateway)
 	ns := s.Namespace
 	fmt.Fprintf(tw, "Namespace\t%s: %d topic peers, %d heads, height %d, %d queued", ns.Network, ns.TopicPeers, ns.Heads, ns.MaxHeight, ns.QueuedJobs)

@@ -139,9 +139,19 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	endpoint := "http://" + ln.Addr().String()
 	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
+	admin.buckets = newBucketStats(node.Namespace())
+	admin.maint = node
+	admin.history = newHistory(p2p, blocks.Stats, cfg.Data)
+	admin.history.start()
+	defer admin.history.Close()
+	ui, err := newUIServer(creds.AccessKey, string(creds.SecretKey), s3h.Authenticate)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("status page: %w", err)
+	}
 	var ready atomic.Bool
 	srv := &http.Server{
-		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway}),
+		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway, ui: ui}),
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -200,6 +210,7 @@ type root struct {
 	admin    http.Handler // the admin API, served to requests signed with the root credentials
 	ipfs     http.Handler // the IPFS gateway; nil when ipfsMode is off
 	ipfsMode string       // off, auth or open
+	ui       *uiServer    // the status page; nil serves none
 }
 
 // rootHandler routes requests on the S3 listener, in order:
@@ -207,10 +218,13 @@ type root struct {
 //   - unsigned GET/HEAD of /metrics and /health/*: served as such; a signed
 //     request for the same path (a bucket called "metrics" or "health")
 //     still reaches S3;
-//   - CreateBucket of a reserved name ("admin", "ipfs"): InvalidBucketName
+//   - CreateBucket of a reserved name ("admin", "ipfs", "ui"): InvalidBucketName
 //     (after authentication), so the paths below never shadow a bucket;
 //   - path-style requests under /admin/v1/: the admin API, after
-//     authentication with the root credentials (JSON errors);
+//     authentication with the root credentials (JSON errors), or for a
+//     GET/HEAD the status page's session cookie;
+//   - path-style requests under /ui/ (and an unsigned GET of /ui): the
+//     status page, which authenticates them itself (see ui.go);
 //   - path-style requests under /ipfs/{cid}: the IPFS gateway,
 //     authenticated in "auth" mode, anyone in "open" mode, 501
 //     NotImplemented when off;
@@ -246,11 +260,14 @@ func rootHandler(rt root) http.Handler {
 			rt.s3.WriteError(w, r, errReservedBucket(target.Bucket))
 			return
 		case !target.VirtualHost && isAdminPath(r.URL.Path):
-			if err := rt.s3.Authenticate(r); err != nil {
+			if err := rt.ui.sessionOr(rt.s3.Authenticate, r); err != nil {
 				writeAdminError(w, r, err)
 				return
 			}
 			rt.admin.ServeHTTP(w, r)
+			return
+		case rt.ui != nil && !target.VirtualHost && isUIPath(r):
+			rt.ui.ServeHTTP(w, r)
 			return
 		case !target.VirtualHost && isIPFSPath(r.URL.Path):
 			if rt.ipfs == nil {

@@ -1,0 +1,483 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"s3mesh/s3api/s3err"
+)
+
+// ErrMaintenanceRunning is returned by GC and Fsck while another GC or
+// Fsck runs on the node: they run one at a time.
+var ErrMaintenanceRunning = errors.New("a garbage collection or fsck is already running on this node")
+
+// errLiveBlockUnreadable marks a GC stopped before its sweep because a
+// block of the live set could not be read or decoded, so what it links to
+// is unknown.
+var errLiveBlockUnreadable = errors.New("a live block cannot be read")
+
+// GC phases, in order, as GCProgress.Phase reports them.
+const (
+	// GCPhaseWaiting: waiting for the writes in flight to commit.
+	GCPhaseWaiting = "waiting"
+	// GCPhaseMark: finding the live blocks.
+	GCPhaseMark = "mark"
+	// GCPhaseSweep: enumerating the stored blocks and removing the others.
+	GCPhaseSweep = "sweep"
+)
+
+// gcDeleteBatch is how many blocks the sweep deletes between progress
+// reports and cancellation checks.
+const gcDeleteBatch = 1024
+
+// gcReportEvery is how many objects or blocks GC and Fsck handle between
+// progress reports within a phase.
+const gcReportEvery = 256
+
+// GCProgress describes a garbage collection in progress.
+type GCProgress struct {
+	// Phase is GCPhaseWaiting, GCPhaseMark or GCPhaseSweep.
+	Phase string
+	// Total is the number of blocks stored when the collection started.
+	Total int64
+	// Roots is the number of roots marked so far: object records,
+	// multipart parts, namespace heads and deltas in flight.
+	Roots int64
+	// Marked is the number of live blocks found so far, including blocks
+	// of live DAGs that are not stored locally.
+	Marked int64
+	// Scanned is the number of stored blocks the sweep has examined so
+	// far, and Garbage how many of them are not live.
+	Scanned, Garbage int64
+	// Removed and FreedBytes are the blocks deleted so far and the bytes
+	// of data they held.
+	Removed, FreedBytes int64
+}
+
+// GCResult is what a garbage collection did.
+type GCResult struct {
+	// Scanned is the number of stored blocks examined, Live how many of
+	// them were kept.
+	Scanned, Live int64
+	// Removed is the number of blocks deleted and FreedBytes the bytes of
+	// data they held.
+	Removed, FreedBytes int64
+	// Duration is the time from the call to its return.
+	Duration time.Duration
+}
+
+// gcState is the node's garbage collection state. The zero value is ready.
+type gcState struct {
+	// writers is held shared by every write that adds or references
+	// blocks, from before its first block is written (or its source is
+	// read) until its record or part is committed, and exclusively by GC
+	// from its mark to the end of its sweep.
+	writers sync.RWMutex
+	// busy is held by the running GC or Fsck.
+	busy sync.Mutex
+	// deltas are the namespace deltas in flight (see deltaTracker).
+	deltas deltaTracker
+}
+
+// holdWrites is called by a write that adds or references blocks
+// (PutObject, UploadPart, UploadPartCopy, CompleteMultipartUpload,
+// CopyObject) before it writes its first block or reads the record whose
+// content it references; the write calls release once its record or part
+// is committed, or once it failed. GC does not run in between. Calls MUST
+// NOT nest: a goroutine holding it must not call it again.
+func (n *Node) holdWrites() (release func()) {
+	n.gc.writers.RLock()
+	return n.gc.writers.RUnlock
+}
+
+// GC removes from the local block store every block that nothing on this
+// node needs, and returns what it removed; progress, when not nil, is
+// called from GC's goroutine at each phase and regularly within one, and
+// must return quickly.
+//
+// The live set is every block reachable, through the blocks stored
+// locally, from: the root of every object record of every bucket (and of
+// a record hidden by its bucket's deletion, which a CreateBucket would
+// make visible again); the root of every part of every multipart upload in
+// progress on this node; every namespace delta reachable from the CRDT's
+// heads, and the deltas in flight (added or fetched by the namespace, not
+// yet merged: see gcdeltas.go). A block of a live DAG that is not stored
+// locally is not an error (an object read through from peers may be
+// cached in part): what lies below it is simply not known, and not kept. Everything else is garbage and removed: the blocks
+// of failed or aborted PUTs and parts, of overwritten and deleted objects,
+// of aborted and expired uploads, and blocks fetched from peers for reads
+// that belong to no record. Raw leaves are marked by their parent's link,
+// without being read; every dag-pb node of the live set is read, verified
+// against its CID and decoded. A live node that cannot be read, does not
+// match its CID or cannot be decoded stops the collection before anything
+// is removed (its links are unknown): repair it with Fsck, or delete the
+// object. Memory: about 100 bytes per live block, plus the CIDs of the
+// garbage (the sweep collects them, then deletes them in batches).
+//
+// Concurrency: GC follows IPFS's GC lock. It waits for the writes in
+// flight (see holdWrites) to commit, then holds every new write that adds
+// or references blocks until its sweep ends, so no write can rely on a
+// block the sweep is about to delete: a PUT whose chunks already exist
+// (identical content) or a copy naming a root keeps them live by its
+// committed record. The cost: writes wait while GC runs, and once GC is
+// waiting for a long upload to finish, new writes wait behind it too. Run
+// it when writes are few. Reads go on; a read of an object overwritten or
+// deleted before GC, or blocks fetched from peers meanwhile that no record
+// names, may lose their blocks and fail or fetch them again. GC and Fsck
+// run one at a time: a second call returns ErrMaintenanceRunning.
+//
+// When ctx ends, GC stops at once in its mark, or after the current batch
+// in its sweep, and returns what it removed with an error wrapping
+// ctx's; the blocks removed are garbage all the same. Every run, whatever
+// its end, is counted in the node's s3mesh_gc_* metrics.
+func (n *Node) GC(ctx context.Context, progress func(GCProgress)) (GCResult, error) {
+	if !n.gc.busy.TryLock() {
+		return GCResult{}, ErrMaintenanceRunning
+	}
+	defer n.gc.busy.Unlock()
+	start := time.Now()
+	report := func(GCProgress) {}
+	if progress != nil {
+		report = progress
+	}
+	p := &GCProgress{Phase: GCPhaseWaiting, Total: n.blocks.Stats().Blocks}
+	report(*p)
+	var res GCResult
+	err := n.lockWriters(ctx)
+	if err == nil {
+		func() {
+			defer n.gc.writers.Unlock()
+			res, err = n.collect(ctx, p, report)
+		}()
+	}
+	res.Duration = time.Since(start)
+	n.metrics.gc.observe(res)
+	if err != nil {
+		return res, fmt.Errorf("gc: %w", err)
+	}
+	n.cfg.Logger.Info("garbage collection finished", "op", "GC", "scanned", res.Scanned, "live", res.Live,
+		"removed", res.Removed, "freed_bytes", res.FreedBytes, "dur", res.Duration)
+	return res, nil
+}
+
+// lockWriters takes the writers lock exclusively, or gives up when ctx
+// ends (the lock is then released as soon as it is had).
+func (n *Node) lockWriters(ctx context.Context) error {
+	locked := make(chan struct{})
+	go func() {
+		n.gc.writers.Lock()
+		close(locked)
+	}()
+	select {
+	case <-locked:
+		return nil
+	case <-ctx.Done():
+		go func() {
+			<-locked
+			n.gc.writers.Unlock()
+		}()
+		return fmt.Errorf("waiting for writes in flight: %w", context.Cause(ctx))
+	}
+}
+
+// collect marks and sweeps; the caller holds the writers lock.
+func (n *Node) collect(ctx context.Context, p *GCProgress, report func(GCProgress)) (GCResult, error) {
+	p.Phase = GCPhaseMark
+	report(*p)
+	m := &marker{n: n, live: map[string]uint8{}, p: p, report: report}
+	if err := m.markAll(ctx); err != nil {
+		return GCResult{}, err
+	}
+	report(*p)
+
+	p.Phase = GCPhaseSweep
+	report(*p)
+	keys, done, err := n.blocks.AllKeys(ctx)
+	if err != nil {
+		return GCResult{}, err
+	}
+	var garbage []cid.Cid
+	for c := range keys {
+		p.Scanned++
+		if m.live[string(c.Hash())]&markLive == 0 {
+			garbage = append(garbage, c)
+			p.Garbage++
+		}
+		if p.Scanned%gcReportEvery == 0 {
+			report(*p)
+		}
+	}
+	res := GCResult{Scanned: p.Scanned, Live: p.Scanned - p.Garbage}
+	if err := done(); err != nil {
+		return res, err
+	}
+	if err := ctx.Err(); err != nil {
+		return res, context.Cause(ctx)
+	}
+	report(*p)
+	for i := 0; i < len(garbage); i += gcDeleteBatch {
+		removed, freed, err := n.blocks.DeleteBlocks(ctx, garbage[i:min(i+gcDeleteBatch, len(garbage))])
+		p.Removed += removed
+		p.FreedBytes += freed
+		res.Removed, res.FreedBytes = p.Removed, p.FreedBytes
+		report(*p)
+		if err != nil {
+			return res, err
+		}
+	}
+	if err := n.blocks.Sync(ctx); err != nil {
+		return res, err
+	}
+	return res, nil
+}
+
+// Marks in marker.live, by multihash.
+const (
+	markLive    uint8 = 1 << iota // the block is live
+	markVisited                   // its links were followed (a dag-pb block)
+)
+
+// marker finds the live set.
+type marker struct {
+	n      *Node
+	live   map[string]uint8
+	stack  []cid.Cid
+	p      *GCProgress
+	report func(GCProgress)
+}
+
+// markAll marks every root: object records, upload parts, namespace
+// deltas.
+func (m *marker) markAll(ctx context.Context) error {
+	n := m.n
+	buckets, err := n.ns.ListBuckets(ctx)
+	if err != nil {
+		return fmt.Errorf("mark: %w", err)
+	}
+	for _, b := range buckets {
+		it, err := n.ns.Objects(ctx, b.Name, "")
+		if errors.Is(err, s3err.ErrNoSuchBucket) {
+			continue // deleted meanwhile: its winners are marked below
+		}
+		if err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+		for it.Next() {
+			rec, err := it.Record()
+			if err == nil {
+				err = m.markRoot(ctx, rec.Root, func() string { return "object " + b.Name + "/" + rec.Key })
+			}
+			if err != nil {
+				it.Close()
+				return fmt.Errorf("mark: %w", err)
+			}
+		}
+		err = it.Err()
+		if cerr := it.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+	}
+	// Every key's winning put, visible or not: a superset of the records
+	// above, whose DAGs are already marked; it adds the records of deleted
+	// buckets that a CreateBucket would bring back.
+	if err := n.crdt.winningRoots(ctx, func(bucket, key, root string) error {
+		return m.markRoot(ctx, root, func() string { return "object " + bucket + "/" + key })
+	}); err != nil {
+		return fmt.Errorf("mark: %w", err)
+	}
+	if err := n.idx.partRoots(ctx, func(ref UploadRef, number int, root string) error {
+		return m.markRoot(ctx, root, func() string {
+			return fmt.Sprintf("part %d of upload %s of %s/%s", number, ref.ID, ref.Bucket, ref.Key)
+		})
+	}); err != nil {
+		return fmt.Errorf("mark: %w", err)
+	}
+	for _, h := range n.crdt.crdt.InternalStats(ctx).Heads {
+		if err := m.mark(ctx, h, func() string { return "namespace delta" }); err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+	}
+	// The deltas in flight: those now reachable from the heads are no
+	// longer in flight; the others stay roots.
+	n.gc.deltas.forget(func(mh string) bool { return m.live[mh]&markLive != 0 })
+	for _, c := range n.gc.deltas.snapshot() {
+		if err := m.mark(ctx, c, func() string { return "namespace delta" }); err != nil {
+			return fmt.Errorf("mark: %w", err)
+		}
+	}
+	return nil
+}
+
+// markRoot marks the DAG of a record's root, in its string form. A root
+// that is not a CID names no block: there is nothing to keep.
+func (m *marker) markRoot(ctx context.Context, root string, what func() string) error {
+	c, err := cid.Decode(root)
+	if err != nil {
+		m.n.cfg.Logger.Warn("gc: a record's root is not a CID; it keeps no block", "op", "GC", "err", err)
+		m.n.cfg.Logger.Debug("gc: malformed root", "op", "GC", "record", what())
+		return nil
+	}
+	return m.mark(ctx, c, what)
+}
+
+// mark marks root and every block reachable from it through the blocks
+// stored locally.
+func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) error {
+	m.p.Roots++
+	bs := m.n.blocks.Blockstore()
+	m.stack = append(m.stack[:0], root)
+	for len(m.stack) > 0 {
+		c := m.stack[len(m.stack)-1]
+		m.stack = m.stack[:len(m.stack)-1]
+		k := string(c.Hash())
+		flags := m.live[k]
+		if flags == 0 {
+			m.p.Marked++
+			if m.p.Marked%gcReportEvery == 0 {
+				m.report(*m.p)
+			}
+		}
+		if c.Prefix().Codec == cid.Raw {
+			m.live[k] = flags | markLive
+			continue
+		}
+		if flags&markVisited != 0 {
+			continue
+		}
+		m.live[k] = flags | markLive | markVisited
+		b, err := bs.Get(ctx, c)
+		if ipld.IsNotFound(err) {
+			continue // not stored here: nothing below it is known
+		}
+		if err == nil {
+			err = verifyBlock(c, b)
+		}
+		var nd ipld.Node
+		if err == nil {
+			nd, err = decodeNode(b)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return context.Cause(ctx)
+			}
+			return fmt.Errorf("block %s of %s: %w: %w (nothing was removed; run fsck --repair, or delete the object)", c, what(), errLiveBlockUnreadable, err)
+		}
+		for _, l := range nd.Links() {
+			m.stack = append(m.stack, l.Cid)
+		}
+	}
+	return ctx.Err()
+}
+
+// winningRoots calls fn with the root of every key's winning put entry in
+// the index, whether its object is visible or not (see CRDTNamespace,
+// Bucket deletion).
+func (n *CRDTNamespace) winningRoots(ctx context.Context, fn func(bucket, key, root string) error) error {
+	it, err := n.idx.prefixIter(ctx, []byte("v/"))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		w, err := decodeWinner(it.Value())
+		if err != nil || w.kind != entryPut {
+			continue
+		}
+		bucket, key, found := bytes.Cut(it.Key()[len("v/"):], []byte("/"))
+		if !found {
+			continue
+		}
+		rec, err := decodeObject(string(bucket), string(key), w.payload)
+		if err != nil {
+			return err // its root is unknown: nothing may be removed
+		}
+		if err := fn(rec.Bucket, rec.Key, rec.Root); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// partRoots calls fn with the root of every part of every upload in
+// progress, in every bucket (one scan of the part records).
+func (n *PebbleNamespace) partRoots(ctx context.Context, fn func(ref UploadRef, number int, root string) error) error {
+	it, err := n.prefixIter(ctx, []byte("p/"))
+	if err != nil {
+		return err
+	}
+	defer it.Close()
+	for ok := it.First(); ok; ok = it.Next() {
+		// p/<bucket>/<id>/<number>
+		var ref UploadRef
+		rest := it.Key()[len("p/"):]
+		b, rest, _ := bytes.Cut(rest, []byte("/"))
+		id, num, _ := bytes.Cut(rest, []byte("/"))
+		ref.Bucket, ref.ID = string(b), string(id)
+		number, _ := strconv.Atoi(string(num)) // for messages only
+		p, err := decodePart(number, it.Value())
+		if err != nil {
+			return err
+		}
+		if err := fn(ref, number, p.Root); err != nil {
+			return err
+		}
+	}
+	return it.Error()
+}
+
+// awaitedAdds is the DAG service an import writes through: wait returns
+// once every write it started has ended, and later writes fail without
+// writing. ipld.Batch.Commit stops waiting for the writes in flight when
+// one fails or its context ends, and without this they would go on after
+// the write's release of the GC lock (see holdWrites), and after Close.
+type awaitedAdds struct {
+	ipld.DAGService
+	mu      sync.Mutex
+	stopped bool
+	wg      sync.WaitGroup
+}
+
+func (a *awaitedAdds) start() error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.stopped {
+		return errors.New("import ended")
+	}
+	a.wg.Add(1)
+	return nil
+}
+
+func (a *awaitedAdds) Add(ctx context.Context, nd ipld.Node) error {
+	if err := a.start(); err != nil {
+		return err
+	}
+	defer a.wg.Done()
+	return a.DAGService.Add(ctx, nd)
+}
+
+func (a *awaitedAdds) AddMany(ctx context.Context, nds []ipld.Node) error {
+	if err := a.start(); err != nil {
+		return err
+	}
+	defer a.wg.Done()
+	return a.DAGService.AddMany(ctx, nds)
+}
+
+// wait stops new writes and waits for those in flight.
+func (a *awaitedAdds) wait() {
+	a.mu.Lock()
+	a.stopped = true
+	a.mu.Unlock()
+	a.wg.Wait()
+}
