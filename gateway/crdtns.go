@@ -549,6 +549,38 @@ func (n *CRDTNamespace) CreateBucket(ctx context.Context, b BucketRecord) error 
 	return nil
 }
 
+// UpdateBucket replaces the settings of an existing bucket (Replicated,
+// Chunker, Location; not its name or creation time) with what fn makes of
+// the current record, and returns the new record. It returns
+// s3err.ErrNoSuchBucket, or fn's error unchanged.
+//
+// The change is a new create entry of the bucket with a greater version:
+// every node applies it as the bucket's winner. If another office deleted
+// the bucket concurrently and the change has the greater version, the
+// bucket exists again afterwards, without the objects written before the
+// delete (see Bucket deletion).
+func (n *CRDTNamespace) UpdateBucket(ctx context.Context, name string, fn func(b *BucketRecord) error) (*BucketRecord, error) {
+	n.idx.bucketMu.Lock()
+	defer n.idx.bucketMu.Unlock()
+	cur, err := n.idx.GetBucket(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("update bucket %s: %w", name, err)
+	}
+	b := *cur
+	if err := fn(&b); err != nil {
+		return nil, err
+	}
+	b.Name, b.Created = cur.Name, cur.Created
+	v, err := encodeBucket(b)
+	if err != nil {
+		return nil, err
+	}
+	if err := n.commit(ctx, entryCreate, v, func(ver string) string { return bucketEntryKey(name, ver) }); err != nil {
+		return nil, fmt.Errorf("update bucket %s: %w", name, err)
+	}
+	return &b, nil
+}
+
 // GetBucket implements Namespace.
 func (n *CRDTNamespace) GetBucket(ctx context.Context, name string) (*BucketRecord, error) {
 	return n.idx.GetBucket(ctx, name)

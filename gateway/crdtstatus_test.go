@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -12,6 +13,8 @@ import (
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
+
+	"s3mesh/s3api/s3err"
 )
 
 func TestLagWindowSummary(t *testing.T) {
@@ -167,4 +170,47 @@ func mustEncode(t *testing.T, size int64) []byte {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// TestCrdtUpdateBucket: a bucket's settings change at one office and
+// reach the others; its objects and creation time stay.
+func TestCrdtUpdateBucket(t *testing.T) {
+	peers := newCrdtPeers(t, 2)
+	a, b := peers[0], peers[1]
+	ctx := context.Background()
+	if err := a.ns.CreateBucket(ctx, BucketRecord{Name: "bkt", Location: "berlin"}); err != nil {
+		t.Fatal(err)
+	}
+	crdtPut(t, a, "bkt", "k", "e1")
+	etagEverywhere(t, peers, "bkt", "k", "e1")
+	before, err := b.ns.GetBucket(ctx, "bkt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := b.ns.UpdateBucket(ctx, "bkt", func(r *BucketRecord) error {
+		r.Replicated, r.Chunker = true, "buzhash"
+		r.Name, r.Created = "ignored", time.Unix(1, 0) // not changeable
+		return nil
+	})
+	if err != nil || !got.Replicated || got.Name != "bkt" || !got.Created.Equal(before.Created) {
+		t.Fatalf("UpdateBucket = %+v, %v", got, err)
+	}
+	waitFor(t, "settings at A", func() error {
+		r, err := a.ns.GetBucket(ctx, "bkt")
+		if err != nil {
+			return err
+		}
+		if !r.Replicated || r.Chunker != "buzhash" || r.Location != "berlin" || !r.Created.Equal(before.Created) {
+			return fmt.Errorf("A has %+v", r)
+		}
+		return nil
+	})
+	etagEverywhere(t, peers, "bkt", "k", "e1")
+	if _, err := a.ns.UpdateBucket(ctx, "nope", func(*BucketRecord) error { return nil }); !errors.Is(err, s3err.ErrNoSuchBucket) {
+		t.Errorf("UpdateBucket of a missing bucket: %v", err)
+	}
+	boom := errors.New("boom")
+	if _, err := a.ns.UpdateBucket(ctx, "bkt", func(*BucketRecord) error { return boom }); err != boom {
+		t.Errorf("UpdateBucket with a failing fn: %v", err)
+	}
 }

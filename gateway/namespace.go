@@ -10,6 +10,12 @@ type BucketRecord struct {
 	Name     string
 	Created  time.Time
 	Location string
+	// Replicated marks a bucket whose objects every node fetches in full,
+	// in the background, as soon as their records arrive, and keeps.
+	Replicated bool
+	// Chunker names how new objects of the bucket are cut into blocks
+	// (see ParseChunker); empty means the node's default.
+	Chunker string
 }
 
 // ObjectRecord is the current version of one object as the namespace

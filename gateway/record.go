@@ -90,12 +90,14 @@ func decodeObject(bucket, key string, b []byte) (*ObjectRecord, error) {
 }
 
 type bucketRecordV1 struct {
-	Created  int64  `json:"c"`
-	Location string `json:"l,omitempty"`
+	Created    int64  `json:"c"`
+	Location   string `json:"l,omitempty"`
+	Replicated bool   `json:"rp,omitempty"`
+	Chunker    string `json:"ck,omitempty"`
 }
 
 func encodeBucket(b BucketRecord) ([]byte, error) {
-	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location})
+	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location, Replicated: b.Replicated, Chunker: b.Chunker})
 	if err != nil {
 		return nil, fmt.Errorf("encode bucket record: %w", err)
 	}
@@ -107,5 +109,5 @@ func decodeBucket(name string, b []byte) (*BucketRecord, error) {
 	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
 	}
-	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location}, nil
+	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker}, nil
 }
