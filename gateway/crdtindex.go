@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -300,7 +301,8 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 	if err := b.Set(wk, winner{kind: e.kind, version: pk.version, payload: e.payload}.encode(), nil); err != nil {
 		return err
 	}
-	du, err := n.setVisible(b, pk.bucket, pk.key, e.payload, e.kind == entryPut && bs.exists())
+	visible := e.kind == entryPut && bs.exists()
+	du, err := n.setVisible(b, pk.bucket, pk.key, e.payload, visible)
 	if err != nil {
 		return err
 	}
@@ -311,7 +313,20 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 		return err
 	}
 	n.addUsage(du)
+	if visible {
+		n.notifyObject(pk.bucket, pk.key, e.payload)
+	}
 	return nil
+}
+
+// notifyObject calls CRDTConfig.OnObject with a record made visible.
+func (n *CRDTNamespace) notifyObject(bucket, key string, payload []byte) {
+	if n.cfg.OnObject == nil {
+		return
+	}
+	if rec, err := decodeObject(bucket, key, payload); err == nil {
+		n.cfg.OnObject(rec)
+	}
 }
 
 func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error {
@@ -359,8 +374,9 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 		return err
 	}
 	var du usage
+	var made []madeVisible
 	if cutMoved || wasVisible != bs.exists() {
-		if du, err = n.rescanBucket(b, pk.bucket, bs); err != nil {
+		if du, made, err = n.rescanBucket(b, pk.bucket, bs); err != nil {
 			return err
 		}
 	}
@@ -371,45 +387,67 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 		return err
 	}
 	n.addUsage(du)
+	if won && bs.exists() && n.cfg.OnBucket != nil {
+		if rec, err := decodeBucket(pk.bucket, bs.payload); err == nil {
+			n.cfg.OnBucket(rec)
+		}
+	}
+	if cutMoved || wasVisible != bs.exists() {
+		for _, v := range made {
+			n.notifyObject(pk.bucket, v.key, v.payload)
+		}
+	}
 	return nil
+}
+
+// madeVisible is an object a bucket rescan made visible.
+type madeVisible struct {
+	key     string
+	payload []byte
 }
 
 // rescanBucket recomputes the o/ keys of a bucket whose existence or cut
 // changed, and drops the winners older than the cut (they are dead for
 // ever, so a later older entry cannot matter either). It costs one pass
 // over the bucket's winners; a bucket is normally empty when it is deleted.
-func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketState) (usage, error) {
+// It also returns the objects it made visible (when OnObject is set).
+func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketState) (usage, []madeVisible, error) {
 	var du usage
+	var made []madeVisible
 	p := winnerPrefix(bucket)
 	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
-		return du, err
+		return du, made, err
 	}
 	defer it.Close()
 	for ok := it.First(); ok; ok = it.Next() {
 		key := string(it.Key()[len(p):])
 		w, err := decodeWinner(it.Value())
 		if err != nil {
-			return du, err
+			return du, made, err
 		}
 		dead := w.version < bs.cut
 		if dead {
 			if n.own(w.version) {
 				if err := n.queuePrune(b, objectEntryKey(bucket, key, w.version)); err != nil {
-					return du, err
+					return du, made, err
 				}
 			}
 			if err := b.Delete(it.Key(), nil); err != nil {
-				return du, err
+				return du, made, err
 			}
 		}
-		d, err := n.setVisible(b, bucket, key, w.payload, !dead && w.kind == entryPut && bs.exists())
+		visible := !dead && w.kind == entryPut && bs.exists()
+		d, err := n.setVisible(b, bucket, key, w.payload, visible)
 		if err != nil {
-			return du, err
+			return du, made, err
 		}
 		du.add(d)
+		if visible && d.objects > 0 && n.cfg.OnObject != nil {
+			made = append(made, madeVisible{key: key, payload: slices.Clone(w.payload)})
+		}
 	}
-	return du, it.Error()
+	return du, made, it.Error()
 }
 
 // clearIndex deletes every index key derived from the CRDT.

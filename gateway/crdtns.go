@@ -92,6 +92,15 @@ type CRDTConfig struct {
 	// validated too: it MUST accept this node's own peer ID. nil accepts
 	// every message.
 	AllowPeer func(peer.ID) bool
+	// OnObject, when not nil, is called after an object record becomes
+	// visible in the index (put, copied or overwritten, here or at another
+	// node; also when a re-created bucket makes it visible again). It runs
+	// on the path that applies entries: it MUST NOT block or call back
+	// into the namespace's write methods.
+	OnObject func(rec *ObjectRecord)
+	// OnBucket, when not nil, is called likewise after a bucket's record
+	// changes (created, its settings updated); not on deletion.
+	OnBucket func(b *BucketRecord)
 	// Clock returns the current time. nil means time.Now.
 	Clock func() time.Time
 	// Logger receives the namespace's and go-ds-crdt's messages. nil

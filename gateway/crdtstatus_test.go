@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -213,4 +214,48 @@ func TestCrdtUpdateBucket(t *testing.T) {
 	if _, err := a.ns.UpdateBucket(ctx, "bkt", func(*BucketRecord) error { return boom }); err != boom {
 		t.Errorf("UpdateBucket with a failing fn: %v", err)
 	}
+}
+
+// TestCrdtHooks: OnObject sees objects made visible by remote puts and by
+// a bucket re-created, OnBucket sees settings changes; deletes call
+// neither.
+func TestCrdtHooks(t *testing.T) {
+	peers := newCrdtPeers(t, 2)
+	a, b := peers[0], peers[1]
+	var mu sync.Mutex
+	var objects []string
+	var buckets []BucketRecord
+	b.close(t)
+	b.mod = func(c *CRDTConfig) {
+		c.OnObject = func(r *ObjectRecord) { mu.Lock(); objects = append(objects, r.Key+"="+r.ETag); mu.Unlock() }
+		c.OnBucket = func(r *BucketRecord) { mu.Lock(); buckets = append(buckets, *r); mu.Unlock() }
+	}
+	b.open(t)
+	connectCrdtPeers(t, peers)
+	ctx := context.Background()
+	if err := a.ns.CreateBucket(ctx, BucketRecord{Name: "bkt"}); err != nil {
+		t.Fatal(err)
+	}
+	crdtPut(t, a, "bkt", "k", "e1")
+	crdtPut(t, a, "bkt", "k", "e2")
+	etagEverywhere(t, peers, "bkt", "k", "e2")
+	if _, err := a.ns.UpdateBucket(ctx, "bkt", func(r *BucketRecord) error { r.Replicated = true; return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.ns.DeleteObject(ctx, "bkt", "k"); err != nil {
+		t.Fatal(err)
+	}
+	etagEverywhere(t, peers, "bkt", "k", "")
+	waitFor(t, "hooks", func() error {
+		mu.Lock()
+		defer mu.Unlock()
+		if len(buckets) != 2 || !buckets[1].Replicated || buckets[0].Replicated {
+			return fmt.Errorf("buckets %+v", buckets)
+		}
+		// e1 is reported only when it arrives before e2.
+		if got := fmt.Sprint(objects); got != "[k=e1 k=e2]" && got != "[k=e2]" {
+			return fmt.Errorf("objects %q", objects)
+		}
+		return nil
+	})
 }
