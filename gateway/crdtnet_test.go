@@ -49,7 +49,7 @@ type crdtPeer struct {
 }
 
 // startNet starts the peer's host, Bitswap and GossipSub.
-func (p *crdtPeer) startNet(t *testing.T) {
+func (p *crdtPeer) startNet(t testing.TB) {
 	t.Helper()
 	ex, err := exchange.New(exchange.Config{ListenAddrs: []string{"/ip4/127.0.0.1/tcp/0"}}, p.key, p.blocks)
 	if err != nil {
@@ -66,7 +66,7 @@ func (p *crdtPeer) startNet(t *testing.T) {
 	p.dag = merkledag.NewDAGService(blockservice.New(p.blocks, ex.Exchange()))
 }
 
-func (p *crdtPeer) open(t *testing.T) {
+func (p *crdtPeer) open(t testing.TB) {
 	t.Helper()
 	p.startNet(t)
 	cfg := CRDTConfig{
@@ -88,7 +88,7 @@ func (p *crdtPeer) open(t *testing.T) {
 	p.ns = ns
 }
 
-func (p *crdtPeer) close(t *testing.T) {
+func (p *crdtPeer) close(t testing.TB) {
 	t.Helper()
 	if p.ns != nil {
 		if err := p.ns.Close(); err != nil {
@@ -105,7 +105,7 @@ func (p *crdtPeer) close(t *testing.T) {
 	}
 }
 
-func newCrdtPeers(t *testing.T, n int) []*crdtPeer {
+func newCrdtPeers(t testing.TB, n int) []*crdtPeer {
 	t.Helper()
 	var peers []*crdtPeer
 	for i := range n {
@@ -127,7 +127,7 @@ func newCrdtPeers(t *testing.T, n int) []*crdtPeer {
 
 // connectCrdtPeers connects every pair and waits until each sees the
 // others on the topic.
-func connectCrdtPeers(t *testing.T, peers []*crdtPeer) {
+func connectCrdtPeers(t testing.TB, peers []*crdtPeer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), crdtWait)
 	defer cancel()
@@ -150,7 +150,7 @@ func connectCrdtPeers(t *testing.T, peers []*crdtPeer) {
 
 // waitFor polls cond until it returns nil, failing the test after
 // crdtWait with cond's last error.
-func waitFor(t *testing.T, what string, cond func() error) {
+func waitFor(t testing.TB, what string, cond func() error) {
 	t.Helper()
 	deadline := time.Now().Add(crdtWait)
 	for {
