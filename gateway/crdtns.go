@@ -63,14 +63,15 @@ type CRDTConfig struct {
 	// again, so that peers that missed updates (or were down) catch up.
 	// Zero means DefaultCRDTRebroadcastInterval.
 	RebroadcastInterval time.Duration
-	// DAGSyncTimeout bounds the fetch of one delta block from peers; a
-	// delta that times out is retried by go-ds-crdt's repair. Zero means
-	// DefaultCRDTDAGSyncTimeout.
+	// DAGSyncTimeout bounds the fetch of one delta block from peers. A
+	// broadcast whose deltas could not all be fetched is unwound (see
+	// walkGuard) and walked again when its writer next rebroadcasts its
+	// heads. Zero means DefaultCRDTDAGSyncTimeout.
 	DAGSyncTimeout time.Duration
-	// RepairInterval is how often, while a delta could not be fetched or
-	// applied (go-ds-crdt then marks its store dirty), the DAG is walked
-	// from the heads to fetch and apply whatever is missing. A walk runs
-	// at open too when the last run left the store dirty. Zero means
+	// RepairInterval is how often, while the store is marked dirty (a
+	// delta could not be fetched or applied), go-ds-crdt walks the DAG
+	// from the heads and applies any delta there not yet applied. A walk
+	// runs at open too when the last run left the store dirty. Zero means
 	// DefaultCRDTRepairInterval.
 	RepairInterval time.Duration
 	// PruneGrace is how long an entry this node wrote stays in the CRDT
@@ -207,6 +208,15 @@ func (c CRDTConfig) Validate() error {
 // per pruned entry and its DAG of deltas grows with every write; it has no
 // compaction, so pruning bounds the live set and the index, not the DAG.
 //
+// # Interrupted updates
+//
+// A broadcast whose branch of deltas could not be walked in full (a delta
+// no peer provided in time, a Close or a crash in the middle) is unwound
+// and walked again from its tip when its writer next broadcasts its heads
+// (every RebroadcastInterval, and at once to a peer that joins the topic);
+// see walkGuard, which works around go-ds-crdt v0.6.5 leaving such a branch
+// half applied for ever.
+//
 // # Crash recovery
 //
 // The CRDT state and the index share one Pebble database. A marker key is
@@ -339,7 +349,14 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	opts.DAGSyncerTimeout = cfg.DAGSyncTimeout
 	opts.RepairInterval = cfg.RepairInterval
 	opts.PutHook = n.putHook
-	n.crdt, err = crdt.New(n.store, ds.NewKey("/crdt"), dag, bcast, opts)
+	guard := newWalkGuard(n.store, n.log)
+	if err := guard.recover(context.Background()); err != nil {
+		return fail(err)
+	}
+	if bcast != nil {
+		bcast = guardedBroadcaster{Broadcaster: bcast, g: guard}
+	}
+	n.crdt, err = crdt.New(guard, ds.NewKey(crdtNamespace), dag, bcast, opts)
 	if err != nil {
 		return fail(err)
 	}
