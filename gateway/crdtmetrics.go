@@ -19,6 +19,8 @@ type crdtMetrics struct {
 	badEntries prometheus.Counter
 	pruned     prometheus.Counter
 	rejected   prometheus.Counter
+	// groupSize observes the entries of each delta this node publishes.
+	groupSize  prometheus.Histogram
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
 
@@ -95,6 +97,11 @@ func newCRDTMetrics(reg prometheus.Registerer, usage func() (objects, logicalByt
 			Namespace: "s3mesh", Subsystem: "namespace", Name: "rejected_messages_total",
 			Help: "Namespace pubsub messages rejected because the peer that sent or originated them is not allowed.",
 		}),
+		groupSize: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "delta_entries",
+			Help:    "Entries (writes of objects and buckets, pruned entries) in each namespace delta this node published; concurrent writes share a delta.",
+			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 to 1024
+		}),
 		reg: reg,
 	}
 	if reg == nil {
@@ -108,7 +115,7 @@ func newCRDTMetrics(reg prometheus.Registerer, usage func() (objects, logicalByt
 		Namespace: "s3mesh", Subsystem: "namespace", Name: "logical_bytes",
 		Help: "Sum of the sizes of the objects visible in the namespace.",
 	}, func() float64 { _, b := usage(); return float64(b) })
-	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected, objects, logical} {
+	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected, m.groupSize, objects, logical} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register namespace metrics: %w", err)

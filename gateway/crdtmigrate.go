@@ -7,7 +7,6 @@ import (
 	"fmt"
 
 	"github.com/cockroachdb/pebble/v2"
-	ds "github.com/ipfs/go-datastore"
 )
 
 // Migration from the single-node format.
@@ -149,31 +148,18 @@ func (n *CRDTNamespace) migrateBatch(ctx context.Context, p string) (int, error)
 	if len(recs) == 0 {
 		return 0, nil
 	}
-	type published struct {
-		key   string
-		value []byte
-	}
-	var pub []published
+	var pub []kv
 	for _, r := range recs {
 		k, e, skip, err := n.migrationEntry(r)
 		if err != nil {
 			return 0, err
 		}
 		if !skip {
-			pub = append(pub, published{k, e.encode()})
+			pub = append(pub, kv{k, e.encode()})
 		}
 	}
 	if len(pub) > 0 {
-		b, err := n.crdt.Batch(ctx)
-		if err != nil {
-			return 0, err
-		}
-		for _, e := range pub {
-			if err := b.Put(ctx, ds.NewKey(e.key), e.value); err != nil {
-				return 0, err
-			}
-		}
-		if err := b.Commit(context.WithoutCancel(ctx)); err != nil {
+		if err := n.publish(ctx, pub, nil); err != nil {
 			return 0, err
 		}
 		for _, e := range pub {

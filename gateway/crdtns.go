@@ -246,6 +246,12 @@ type CRDTNamespace struct {
 	metrics *crdtMetrics
 
 	cancelBcast context.CancelFunc
+	// commits queue the writers' changes for the committer (see
+	// crdtcommit.go); stopCommits stops it, commitDone says it stopped.
+	commits     chan *commitReq
+	stopCommits chan struct{}
+	commitDone  chan struct{}
+
 	// bcast is the topic broadcaster and ps its router (nil without
 	// PubSub).
 	bcast *topicBroadcaster
@@ -363,14 +369,21 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if n.bcast != nil {
 		n.bcast.start(func(ctx context.Context) ([]byte, error) { return encodeHeads(n.crdt.InternalStats(ctx)) })
 	}
+	n.commits, n.stopCommits, n.commitDone = make(chan *commitReq, maxGroupEntries), make(chan struct{}), make(chan struct{})
+	go n.committer()
+	stopEarly := func() {
+		close(n.stopCommits)
+		<-n.commitDone
+		n.crdt.Close()
+	}
 	if dirty {
 		if err := n.rebuild(context.Background()); err != nil {
-			n.crdt.Close()
+			stopEarly()
 			return fail(err)
 		}
 	}
 	if err := n.migrateStaged(context.Background(), staged); err != nil {
-		n.crdt.Close()
+		stopEarly()
 		return fail(err)
 	}
 	if cfg.PruneInterval > 0 {
@@ -390,6 +403,10 @@ func (n *CRDTNamespace) Close() error {
 		if n.stopPrune != nil {
 			n.stopPrune()
 			<-n.pruneDone
+		}
+		if n.commitDone != nil {
+			close(n.stopCommits)
+			<-n.commitDone
 		}
 		// go-ds-crdt: cancel the broadcaster before closing the store.
 		if n.cancelBcast != nil {
@@ -544,7 +561,7 @@ func (n *CRDTNamespace) commit(ctx context.Context, kind byte, payload []byte, c
 	ms, c := n.clock.next()
 	k := crdtKey(formatVersion(ms, c, n.cfg.NodeID))
 	v := entry{kind: kind, written: n.cfg.Clock(), payload: payload}.encode()
-	if err := n.crdt.Put(context.WithoutCancel(ctx), ds.NewKey(k), v); err != nil {
+	if err := n.publish(ctx, []kv{{k, v}}, nil); err != nil {
 		return err
 	}
 	// The hook has applied the entry; applying it again is a no-op that
@@ -789,16 +806,7 @@ func (n *CRDTNamespace) Prune(ctx context.Context) (int, error) {
 	if err != nil || len(keys) == 0 {
 		return 0, err
 	}
-	b, err := n.crdt.Batch(ctx)
-	if err != nil {
-		return 0, fmt.Errorf("prune: %w", err)
-	}
-	for _, k := range keys {
-		if err := b.Delete(ctx, ds.NewKey(k)); err != nil {
-			return 0, fmt.Errorf("prune: %w", err)
-		}
-	}
-	if err := b.Commit(context.WithoutCancel(ctx)); err != nil {
+	if err := n.publish(ctx, nil, keys); err != nil {
 		return 0, fmt.Errorf("prune: %w", err)
 	}
 	pb := n.idx.db.NewBatch()
