@@ -40,8 +40,14 @@ type Config struct {
 	// to the working directory.
 	DataDir string
 	// ChunkSize is the size in bytes of the UnixFS leaves a PUT body is cut
-	// into, 1..helpers.BlockSizeLimit (2 MiB). Default DefaultChunkSize.
+	// into, 1..helpers.BlockSizeLimit (2 MiB), when neither the bucket nor
+	// Chunker names a chunker. Default DefaultChunkSize.
 	ChunkSize int
+	// Chunker is the node's chunker spec (see ParseChunker): how bodies
+	// (PUTs and parts) are cut into leaves in a bucket that names none
+	// (BucketRecord.Chunker, see Node.SetBucketChunker). Empty means fixed
+	// ChunkSize leaves, as `ipfs add --chunker=size-ChunkSize` cuts.
+	Chunker string
 	// BlockstoreBackend is the block store backend for a new DataDir
 	// ("pebble" or "flatfs"). Default blockstore.DefaultBackend.
 	BlockstoreBackend string
@@ -116,6 +122,19 @@ type Config struct {
 	// to garbage collection. Zero means DefaultMultipartMaxAge (7 days);
 	// negative disables the janitor.
 	MultipartMaxAge time.Duration
+	// ReplicatedBuckets are buckets the node marks replicated (see
+	// SetBucketReplicated) once it has started: each existing one that is
+	// not marked yet, and each other one when it is created. Unmarking one
+	// (SetBucketReplicated off) holds until the node starts again. nil
+	// marks none.
+	ReplicatedBuckets []string
+	// ReplicationWindow is how many blocks of one object of a replicated
+	// bucket the background replicator keeps requested from peers at
+	// once, 1..1024. Default DefaultReplicationWindow (32).
+	ReplicationWindow int
+	// ReplicationObjects is how many objects the replicator fetches at
+	// once, 1..64. Default DefaultReplicationObjects (2).
+	ReplicationObjects int
 }
 
 // DefaultFetchWindow is Config.FetchWindow's default: 16 blocks (16 MiB of
@@ -160,6 +179,12 @@ func (c Config) withDefaults() Config {
 	if c.Network == "" {
 		c.Network = DefaultNetwork
 	}
+	if c.ReplicationWindow == 0 {
+		c.ReplicationWindow = DefaultReplicationWindow
+	}
+	if c.ReplicationObjects == 0 {
+		c.ReplicationObjects = DefaultReplicationObjects
+	}
 	return c
 }
 
@@ -168,6 +193,11 @@ func (c Config) Validate() error {
 	c = c.withDefaults()
 	if c.ChunkSize < 1 || c.ChunkSize > helpers.BlockSizeLimit {
 		return fmt.Errorf("gateway config: chunk size %d out of range 1..%d", c.ChunkSize, helpers.BlockSizeLimit)
+	}
+	if c.Chunker != "" {
+		if _, err := ParseChunker(c.Chunker); err != nil {
+			return fmt.Errorf("gateway config: %w", err)
+		}
 	}
 	if c.DataDir == "" {
 		return errors.New("gateway config: data dir is required")
@@ -180,6 +210,12 @@ func (c Config) Validate() error {
 	}
 	if c.RebroadcastInterval < 0 {
 		return fmt.Errorf("gateway config: rebroadcast interval %s is negative", c.RebroadcastInterval)
+	}
+	if c.ReplicationWindow < 1 || c.ReplicationWindow > maxFetchWindow {
+		return fmt.Errorf("gateway config: replication window %d out of range 1..%d", c.ReplicationWindow, maxFetchWindow)
+	}
+	if c.ReplicationObjects < 1 || c.ReplicationObjects > maxReplicationObjects {
+		return fmt.Errorf("gateway config: replication objects %d out of range 1..%d", c.ReplicationObjects, maxReplicationObjects)
 	}
 	if c.PubSub != nil && c.NodeID == "" {
 		return errors.New("gateway config: a node ID is required with pubsub (use the peer ID)")

@@ -28,6 +28,9 @@ import (
 //	                   it means the last run did not close cleanly and the
 //	                   index is rebuilt from the CRDT
 //
+// The node's replicator keeps its queue under r/ (see replicate.go): local
+// state, not derived from the CRDT, which a rebuild keeps.
+//
 // An object is visible (has an o/ key) when its winning entry is a put, its
 // bucket's winning entry is a create, and its version is greater than the
 // bucket's cut. Entries older than the cut are dead for ever: DeleteBucket

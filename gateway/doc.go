@@ -8,6 +8,11 @@
 // default) into a balanced UnixFS DAG of CIDv1 nodes with raw leaves, the
 // layout `ipfs add --cid-version=1 --raw-leaves --chunker=size-1048576`
 // produces, so a root CID here names the same content on any IPFS node.
+// A bucket (Node.SetBucketChunker) or the node (Config.Chunker) may name
+// another chunker (see ParseChunker): a content-defined one cuts where the
+// content says, so that a new version of a file shares the leaves its edits
+// did not touch, and offices holding the old one fetch little more than
+// the changes.
 // The MD5 (the ETag) and the length are computed in the same pass. Blocks
 // are buffered in bounded batches, written, and made durable with one
 // block store sync; only then is the record committed (a synced write),
@@ -73,6 +78,17 @@
 // reads and hash-verifies every block of every object and of the
 // namespace, and can fetch good copies of missing or corrupt ones from
 // peers. One of them runs at a time.
+//
+// # Replicated buckets
+//
+// A bucket marked replicated ([Node.SetBucketReplicated],
+// Config.ReplicatedBuckets) is held in full by every node: a background
+// replicator fetches each object's blocks as soon as its record arrives,
+// each node starting on its own stripe of the object so that offices can
+// serve each other, from a queue in the namespace's database that survives
+// restarts. [Node.ReplicationStatus] reports how complete the copy is. No
+// two reads of a node (GETs, the replicator) ask peers for the same block
+// at once. See replicate.go.
 //
 // Usage:
 //

@@ -87,7 +87,7 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 		return nil, op(err)
 	}
 	defer n.holdWrites()() // no GC between the first block and the commit
-	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
+	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
 	n.metrics.partBytes.Add(float64(res.size))
 	if err != nil {
 		return nil, op(err)
@@ -181,7 +181,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 		return nil, op(err)
 	}
 	defer r.Close()
-	res, _, err := n.importBody(ctx, r, length, nil)
+	res, _, err := n.importBody(ctx, r, length, nil, n.chunkerFor(ctx, in.Bucket))
 	n.metrics.partBytes.Add(float64(res.size))
 	if err != nil {
 		return nil, op(err)

@@ -174,7 +174,7 @@ func TestAssemblePartsUnixFS(t *testing.T) {
 	var datas [][]byte
 	for i, size := range []int{0, 1, 7, 8, 50, 400, 13} {
 		data := randBytes(uint64(100+i), size)
-		res, err := n.importDAG(ctx, bytes.NewReader(data))
+		res, err := n.importDAG(ctx, bytes.NewReader(data), n.defaultChunker())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -48,6 +48,8 @@ type Node struct {
 	// local index holds it); only completion publishes, through ns.
 	uploads UploadStore
 	metrics *metrics
+	// repl fetches the objects of replicated buckets (see replicate.go).
+	repl *replicator
 
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
@@ -115,10 +117,12 @@ func New(cfg Config) (*Node, error) {
 	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
 	var exch exchange.Interface
 	if cfg.Exchange != nil {
-		exch = &verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}
+		// Each block once, whichever reads want it (see onceExchange).
+		exch = newOnceExchange(&verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}, bs.Blockstore())
 	}
 	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
+	n.repl = newReplicator(n, nodeID)
 	ns, err := OpenCRDTNamespace(CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
 		NodeID:              nodeID,
@@ -129,6 +133,8 @@ func New(cfg Config) (*Node, error) {
 		Clock:               cfg.Clock,
 		Logger:              cfg.Logger.With("component", "namespace"),
 		Registerer:          cfg.Registerer,
+		OnObject:            n.repl.onObject,
+		OnBucket:            n.repl.onBucket,
 	}, cfg.PubSub, n.trackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
 	if err != nil {
 		m.unregister()
@@ -137,8 +143,14 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.ns, n.crdt, n.idx, n.uploads = ns, ns, ns.Index(), ns.Index()
 	openUploads.Store(n.idx)
+	if err := n.repl.start(); err != nil {
+		ns.Close()
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	n.startJanitor()
-	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "exchange", cfg.Exchange != nil,
+	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "chunker", cfg.Chunker, "exchange", cfg.Exchange != nil,
 		"node_id", nodeID, "network", cfg.Network, "pubsub", cfg.PubSub != nil,
 		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
 	return n, nil
@@ -165,6 +177,7 @@ func (n *Node) Close() error {
 			n.stopJanitor()
 			<-n.janitorDone
 		}
+		n.repl.stop() // before the namespace: it writes its queue there
 		err1 := n.crdt.Close()
 		var err2 error
 		if n.ownBlocks {

@@ -12,7 +12,6 @@ import (
 	"maps"
 	"time"
 
-	chunker "github.com/ipfs/boxo/chunker"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
 	"github.com/ipfs/go-cid"
@@ -72,7 +71,7 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		res, result, err = n.adoptCID(ctx, in.CID, in.Body, in.ContentMD5)
 	} else {
 		start := time.Now()
-		res, result, err = n.importBody(ctx, in.Body, in.Size, in.ContentMD5)
+		res, result, err = n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
 		n.metrics.putBytes.Add(float64(res.size))
 		if err == nil {
 			n.metrics.importDur.Observe(time.Since(start).Seconds())
@@ -137,14 +136,14 @@ func putCheck(c s3api.PutConditions) PutCheck {
 	}
 }
 
-// importBody imports body as a PUT body: a UnixFS DAG whose blocks are
-// durable when it returns nil. size (-1: unknown) and contentMD5 (nil: none)
-// are checked after the body's end (s3err.ErrIncompleteBody,
+// importBody imports body as a PUT body: a UnixFS DAG cut by split whose
+// blocks are durable when it returns nil. size (-1: unknown) and
+// contentMD5 (nil: none) are checked after the body's end (s3err.ErrIncompleteBody,
 // s3err.ErrBadDigest). On failure result is "aborted" when the body, its
 // size or its digest failed, otherwise "error"; a body's read error is
 // returned unwrapped.
-func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte) (res importResult, result string, err error) {
-	res, err = n.importDAG(ctx, body)
+func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte, split ChunkerSpec) (res importResult, result string, err error) {
+	res, err = n.importDAG(ctx, body, split)
 	if err != nil {
 		if res.bodyErr {
 			return res, "aborted", err
@@ -175,10 +174,10 @@ type importResult struct {
 	bodyErr bool
 }
 
-// importDAG chunks r into a balanced UnixFS DAG (CIDv1, raw leaves) stored
-// through the node's DAG service. It returns the root once every block has
-// been handed to the block store (not yet synced).
-func (n *Node) importDAG(ctx context.Context, r io.Reader) (importResult, error) {
+// importDAG cuts r as split says into a balanced UnixFS DAG (CIDv1, raw
+// leaves) stored through the node's DAG service. It returns the root once
+// every block has been handed to the block store (not yet synced).
+func (n *Node) importDAG(ctx context.Context, r io.Reader, split ChunkerSpec) (importResult, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	body := &hashingReader{ctx: ctx, r: r, h: md5.New()}
@@ -193,7 +192,7 @@ func (n *Node) importDAG(ctx context.Context, r io.Reader) (importResult, error)
 		Maxlinks:   helpers.DefaultLinksPerBlock,
 		Dagserv:    batch,
 	}
-	db, err := params.New(chunker.NewSizeSplitter(body, int64(n.cfg.ChunkSize)))
+	db, err := params.New(split.NewSplitter(body))
 	var root ipld.Node
 	if err == nil {
 		root, err = balanced.Layout(db)

@@ -69,6 +69,12 @@ type adminAPI struct {
 	// maint runs /admin/v1/gc and /admin/v1/fsck (see admin_gc.go); when
 	// nil, those answer NotImplemented.
 	maint maintainer
+	// repl serves /admin/v1/replication and /admin/v1/buckets/replicate
+	// (see admin_replication.go); when nil, those answer NotImplemented.
+	repl replication
+	// chunkers serves /admin/v1/bucket-chunker (see admin_chunker.go);
+	// when nil, it answers NotImplemented.
+	chunkers bucketChunkers
 }
 
 // peersResponse is the body of GET /admin/v1/peers.
@@ -168,10 +174,13 @@ func (a *adminAPI) endpoints() map[string]adminEndpoint {
 		adminStatusPath: {get, func(w http.ResponseWriter, r *http.Request) {
 			writeJSON(w, r, http.StatusOK, a.status(r.Context()))
 		}},
-		adminBucketsPath: {get, a.serveBuckets},
-		adminHistoryPath: {get, a.serveHistory},
-		adminGCPath:      {[]string{http.MethodPost}, a.serveGC},
-		adminFsckPath:    {[]string{http.MethodPost}, a.serveFsck},
+		adminBucketsPath:         {get, a.serveBuckets},
+		adminHistoryPath:         {get, a.serveHistory},
+		adminGCPath:              {[]string{http.MethodPost}, a.serveGC},
+		adminFsckPath:            {[]string{http.MethodPost}, a.serveFsck},
+		adminReplicationPath:     {get, a.serveReplication},
+		adminBucketReplicatePath: {[]string{http.MethodPost}, a.serveBucketReplicate},
+		adminChunkerPath:         {[]string{http.MethodGet, http.MethodHead, http.MethodPost}, a.serveChunker},
 	}
 }
 

@@ -48,6 +48,10 @@ type Config struct {
 	Domains []string `yaml:"domains"`
 	// ChunkSize is the UnixFS leaf size in bytes for new objects.
 	ChunkSize int `yaml:"chunk_size"`
+	// Chunker is how new objects are cut into leaves in buckets that name
+	// no chunker (see gateway.ParseChunker); empty means fixed ChunkSize
+	// leaves.
+	Chunker string `yaml:"chunker"`
 	// Blockstore names the block store backend ("" = the package default).
 	Blockstore string `yaml:"blockstore"`
 	// P2PListen are the libp2p listen multiaddrs.
@@ -89,6 +93,10 @@ type Config struct {
 	// default), "auth" (requests signed with the root credentials) or
 	// "open" (anyone who can reach the listener).
 	IPFSGateway string `yaml:"ipfs_gateway"`
+	// ReplicatedBuckets are buckets marked replicated when the node starts
+	// (each one created later, when it is created): every office fetches
+	// and keeps their objects' blocks in the background.
+	ReplicatedBuckets []string `yaml:"replicated_buckets"`
 }
 
 func defaultConfig() Config {
@@ -121,6 +129,11 @@ func (c Config) Validate() error {
 	if c.ChunkSize < 1024 || c.ChunkSize > 2<<20 {
 		return fmt.Errorf("chunk_size %d: must be between 1024 and 2097152 bytes (Bitswap moves blocks of at most 2 MiB)", c.ChunkSize)
 	}
+	if c.Chunker != "" {
+		if _, err := gateway.ParseChunker(c.Chunker); err != nil {
+			return err
+		}
+	}
 	if _, err := parseLevel(c.LogLevel); err != nil {
 		return err
 	}
@@ -146,6 +159,11 @@ func (c Config) Validate() error {
 	case ipfsGatewayOff, ipfsGatewayAuth, ipfsGatewayOpen:
 	default:
 		return fmt.Errorf("ipfs_gateway %q: want off, auth or open", c.IPFSGateway)
+	}
+	for _, b := range c.ReplicatedBuckets {
+		if b == "" || strings.ContainsAny(b, "/ ") {
+			return fmt.Errorf("replicated_buckets: %q is not a bucket name", b)
+		}
 	}
 	for _, d := range c.Domains {
 		if d == "" || strings.ContainsAny(d, "/ ") {
@@ -189,6 +207,7 @@ var settings = []setting{
 	{key: "region", usage: "region the node reports", value: func(c *Config) flag.Value { return (*stringValue)(&c.Region) }},
 	{key: "domains", flag: "domain", usage: "base domain for virtual-hosted-style requests (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.Domains) }},
 	{key: "chunk_size", usage: "UnixFS leaf size in bytes for new objects", value: func(c *Config) flag.Value { return (*intValue)(&c.ChunkSize) }},
+	{key: "chunker", usage: "how new objects are cut into blocks where the bucket names no chunker: size-N, buzhash, rabin[-MIN-AVG-MAX], fastcdc[-MIN-AVG-MAX] or cdc (empty: chunk_size blocks)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Chunker) }},
 	{key: "blockstore", usage: "block store backend for a new data directory: flatfs or pebble (empty: flatfs)", value: func(c *Config) flag.Value { return (*stringValue)(&c.Blockstore) }},
 	{key: "multipart_max_age", usage: "age at which an unfinished multipart upload is aborted (negative: never)", value: func(c *Config) flag.Value { return (*durationValue)(&c.MultipartMaxAge) }},
 	{key: "p2p_listen", usage: "libp2p listen multiaddr (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.P2PListen) }},
@@ -196,6 +215,7 @@ var settings = []setting{
 	{key: "swarm_key", usage: "private-network key file shared by all offices (empty: DATA/swarm.key if present)", value: func(c *Config) flag.Value { return (*stringValue)(&c.SwarmKey) }},
 	{key: "allow_peers", flag: "allow-peer", usage: "peer ID allowed to connect and fetch blocks (repeatable; empty: any peer holding the swarm key)", value: func(c *Config) flag.Value { return (*listValue)(&c.AllowPeers) }},
 	{key: "fetch_timeout", usage: "how long a GET waits for a block no reachable peer provides before failing with 503", value: func(c *Config) flag.Value { return (*durationValue)(&c.FetchTimeout) }},
+	{key: "replicated_buckets", flag: "replicate-bucket", usage: "bucket every office fetches in full in the background, marked when the node starts or when the bucket is created (repeatable; comma-separated in the environment)", value: func(c *Config) flag.Value { return (*listValue)(&c.ReplicatedBuckets) }},
 	{key: "ipfs_gateway", usage: "serve /ipfs/{cid} as a trustless IPFS gateway (raw blocks, CARs) on the S3 listener: off, auth (root credentials) or open (anyone)", value: func(c *Config) flag.Value { return (*stringValue)(&c.IPFSGateway) }},
 	{key: "fetch_window", usage: "blocks a read keeps requested ahead from peers (fill a long, fat link: about 2 × bandwidth × RTT / 1 MiB)", value: func(c *Config) flag.Value { return (*intValue)(&c.FetchWindow) }},
 	{key: "peer_outstanding_bytes", usage: "block bytes sent to one peer before it acknowledges earlier ones (at least bandwidth × RTT)", value: func(c *Config) flag.Value { return (*intValue)(&c.PeerOutstandingBytes) }},

@@ -10,6 +10,9 @@
 //	s3mesh ui [--endpoint URL] [--expires DURATION]
 //	s3mesh gc [--endpoint URL] [--json]
 //	s3mesh fsck [--repair] [--endpoint URL] [--json]
+//	s3mesh bucket replicate NAME [--off] [--endpoint URL] [--json]
+//	s3mesh bucket status [--endpoint URL] [--json]
+//	s3mesh bucket chunker NAME [SPEC] [--endpoint URL] [--json]
 //	s3mesh version
 //
 // Run "s3mesh help" for the full list of flags; README.md has the table of
@@ -73,6 +76,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return runGC(ctx, rest, getenv, stdout, stderr)
 	case "fsck":
 		return runFsck(ctx, rest, getenv, stdout, stderr)
+	case "bucket":
+		return runBucket(ctx, rest, getenv, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "s3mesh", version())
 		return nil
@@ -100,9 +105,12 @@ Commands:
   gc         remove the blocks a running node no longer needs (writes wait meanwhile)
   fsck       verify a running node's objects block by block; --repair fetches
              good copies of missing or corrupt blocks from peers
+  bucket     bucket settings: "bucket replicate NAME [--off]" makes every office
+             fetch and keep a bucket's objects, "bucket status" shows progress,
+             "bucket chunker NAME [SPEC]" shows or sets how new objects are cut
   version    print the version
 
-Run "s3mesh serve -h" for the flags of serve. peers, status, ui, gc and fsck talk
+Run "s3mesh serve -h" for the flags of serve. peers, status, ui, gc, fsck and bucket talk
 to the node at --endpoint (default http://127.0.0.1:9000) with the root credentials
 from S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY; --json prints the raw answer.
 `)

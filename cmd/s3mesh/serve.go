@@ -12,7 +12,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
@@ -47,8 +46,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("starting", "version", version(), "config", cfg)
 
-	if err := os.MkdirAll(cfg.Data, 0o700); err != nil {
-		return fmt.Errorf("data directory: %w (choose another with --data)", err)
+	if err := prepareDataDir(cfg.Data); err != nil {
+		return err
 	}
 	creds, source, err := loadCredentials(cfg.Data, getenv)
 	if err != nil {
@@ -89,19 +88,21 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 
 	node, err := gateway.New(gateway.Config{
-		DataDir:         cfg.Data,
-		ChunkSize:       cfg.ChunkSize,
-		Blockstore:      blocks,
-		Exchange:        p2p.Exchange(),
-		FetchTimeout:    cfg.FetchTimeout,
-		FetchWindow:     cfg.FetchWindow,
-		MultipartMaxAge: cfg.MultipartMaxAge,
-		PubSub:          ps,
-		NodeID:          p2p.ID().String(),
-		Network:         nsNet.name,
-		AllowPeer:       nsNet.allow,
-		Logger:          logger.With("component", "gateway"),
-		Registerer:      reg,
+		DataDir:           cfg.Data,
+		ChunkSize:         cfg.ChunkSize,
+		Chunker:           cfg.Chunker,
+		Blockstore:        blocks,
+		Exchange:          p2p.Exchange(),
+		FetchTimeout:      cfg.FetchTimeout,
+		FetchWindow:       cfg.FetchWindow,
+		MultipartMaxAge:   cfg.MultipartMaxAge,
+		ReplicatedBuckets: cfg.ReplicatedBuckets,
+		PubSub:            ps,
+		NodeID:            p2p.ID().String(),
+		Network:           nsNet.name,
+		AllowPeer:         nsNet.allow,
+		Logger:            logger.With("component", "gateway"),
+		Registerer:        reg,
 	})
 	if err != nil {
 		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
@@ -141,6 +142,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
 	admin.buckets = newBucketStats(node.Namespace())
 	admin.maint = node
+	admin.repl = node
+	admin.chunkers = node
 	admin.history = newHistory(p2p, blocks.Stats, cfg.Data)
 	admin.history.start()
 	defer admin.history.Close()

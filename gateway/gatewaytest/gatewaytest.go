@@ -37,6 +37,9 @@ import (
 type Net struct {
 	t  testing.TB
 	mn mocknet.Mocknet
+	// BitswapOptions are given to the Bitswap of every node made after
+	// they are set. nil: Bitswap's defaults.
+	BitswapOptions []bitswap.Option
 }
 
 // NewNet returns an empty network, closed when t ends.
@@ -96,7 +99,7 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		t.Fatalf("new node: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore())
+	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore(), n.BitswapOptions...)
 	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
 	if replicated {
 		// GossipSub drops the first messages to a peer just connected; a

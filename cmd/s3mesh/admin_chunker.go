@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"s3mesh/gateway"
+	"s3mesh/s3api/s3err"
+)
+
+// adminChunkerPath is the bucket chunker endpoint: GET ?bucket=NAME
+// answers how new objects of the bucket are cut; POST ?bucket=NAME&spec=SPEC
+// sets it (see gateway.ParseChunker; "default" goes back to the node's) and
+// answers the same. The setting replicates to every office.
+const adminChunkerPath = adminPrefix + "bucket-chunker"
+
+// bucketChunkers reads and sets buckets' chunkers; *gateway.Node
+// implements it.
+type bucketChunkers interface {
+	Namespace() gateway.Namespace
+	BucketChunker(ctx context.Context, bucket string) (gateway.ChunkerSpec, error)
+	SetBucketChunker(ctx context.Context, bucket, spec string) (string, error)
+}
+
+// chunkerResponse is the body of the chunker endpoint's answers.
+type chunkerResponse struct {
+	Bucket string `json:"bucket"`
+	// Chunker is the bucket's own setting in canonical form; empty when
+	// it has none and new objects get the node's default.
+	Chunker string `json:"chunker"`
+	// Effective is how new objects of the bucket are cut on this node.
+	Effective string `json:"effective"`
+}
+
+// serveChunker answers the chunker endpoint.
+func (a *adminAPI) serveChunker(w http.ResponseWriter, r *http.Request) {
+	if a.chunkers == nil {
+		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not set bucket chunkers."))
+		return
+	}
+	q := r.URL.Query()
+	bucket := q.Get("bucket")
+	if bucket == "" {
+		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "bucket=NAME is required."))
+		return
+	}
+	ctx := r.Context()
+	if r.Method == http.MethodPost {
+		spec, ok := q["spec"]
+		if !ok || len(spec) != 1 {
+			writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "spec=SPEC is required once: size-N, buzhash, rabin[-MIN-AVG-MAX], fastcdc[-MIN-AVG-MAX], cdc or default."))
+			return
+		}
+		if _, err := a.chunkers.SetBucketChunker(ctx, bucket, spec[0]); err != nil {
+			writeAdminError(w, r, err)
+			return
+		}
+	}
+	b, err := a.chunkers.Namespace().GetBucket(ctx, bucket)
+	if err != nil {
+		writeAdminError(w, r, err)
+		return
+	}
+	eff, err := a.chunkers.BucketChunker(ctx, bucket)
+	if err != nil {
+		writeAdminError(w, r, err)
+		return
+	}
+	writeJSON(w, r, http.StatusOK, chunkerResponse{Bucket: bucket, Chunker: b.Chunker, Effective: eff.String()})
+}
+
+// runBucketChunker runs "s3mesh bucket chunker NAME [SPEC]": with SPEC it
+// sets how new objects of bucket NAME are cut, without it prints it.
+func runBucketChunker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bucket chunker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: s3mesh bucket chunker NAME [SPEC] [--endpoint URL] [--json]
+
+Prints, or with SPEC sets, how new objects of bucket NAME are cut into blocks,
+on every office. SPEC is one of:
+  size-N                 fixed N-byte blocks (1 KiB to 2 MiB; KiB and MiB suffixes allowed)
+  buzhash                content-defined, 128 KiB to 512 KiB (as ipfs add --chunker=buzhash)
+  fastcdc[-MIN-AVG-MAX]  content-defined, FastCDC: 256 KiB to 2 MiB, 1 MiB on average
+  rabin[-MIN-AVG-MAX]    content-defined, Rabin fingerprints (a quarter of the others' speed)
+  cdc                    the recommended content-defined chunker (now buzhash)
+  default                the node's chunker (--chunker, else --chunk-size blocks)
+Content-defined chunking lets a new version of a large file (a build, an image)
+share the blocks its edits did not touch, so offices that hold the old version
+fetch little more than the changes. Objects already stored keep their blocks.
+
+Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+
+`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) < 1 || len(pos) > 2 {
+		fmt.Fprintln(stderr, "usage: s3mesh bucket chunker NAME [SPEC] [--endpoint URL] [--json]")
+		return errUsage
+	}
+	c, err := newAdminClient(*endpoint, getenv)
+	if err != nil {
+		return err
+	}
+	q := url.Values{"bucket": {pos[0]}}
+	method := http.MethodGet
+	if len(pos) == 2 {
+		method = http.MethodPost
+		q.Set("spec", pos[1])
+	}
+	body, err := c.call(ctx, method, adminChunkerPath, q)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(body)
+		return err
+	}
+	var res chunkerResponse
+	if err := json.Unmarshal(body, &res); err != nil {
+		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+	}
+	how := res.Effective + " (the node's default)"
+	if res.Chunker != "" {
+		how = res.Chunker
+	}
+	verb := "are cut with"
+	if method == http.MethodPost {
+		verb = "will be cut with"
+	}
+	_, err = fmt.Fprintf(stdout, "bucket %s: new objects %s %s\n", res.Bucket, verb, how)
+	return err
+}
+
+// call signs a request of path with query and no body, like get, and
+// returns the body of a 200 JSON answer; other answers become errors an
+// operator can act on.
+func (c *adminClient) call(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, adminRequestTimeout)
+	defer cancel()
+	u := *c.endpoint
+	u.Path = strings.TrimSuffix(u.Path, "/") + path
+	u.RawQuery = query.Encode()
+	req, err := http.NewRequestWithContext(ctx, method, u.String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := signRequest(ctx, req, c.access, c.secret, c.region, time.Now()); err != nil {
+		return nil, err
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, fmt.Errorf("no s3mesh node answers at %s (%v); start one with \"s3mesh serve\" or name it with --endpoint", c.endpoint, unwrapURLError(err))
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return nil, fmt.Errorf("%s: reading the answer: %w", c.endpoint, err)
+	}
+	if resp.StatusCode == http.StatusOK && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		return body, nil
+	}
+	return nil, c.answerError(method, path, resp, body)
+}

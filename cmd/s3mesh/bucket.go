@@ -1,0 +1,206 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"text/tabwriter"
+)
+
+// bucketVerbsUsage lists the bucket verbs.
+const bucketVerbsUsage = `usage: s3mesh bucket VERB ...
+
+  replicate NAME [--off]   mark bucket NAME replicated: every office fetches and keeps
+                           its objects in the background (--off: stop fetching new ones)
+  status                   how complete this node's copy of each replicated bucket is
+  chunker NAME [SPEC]      print, or set, how new objects of bucket NAME are cut into blocks
+
+Each takes --endpoint URL (default ` + DefaultEndpoint + `) and --json.
+Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+`
+
+// runBucket runs "s3mesh bucket VERB ...".
+func runBucket(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, bucketVerbsUsage)
+		return errUsage
+	}
+	switch verb, rest := args[0], args[1:]; verb {
+	case "replicate":
+		return runBucketReplicate(ctx, rest, getenv, stdout, stderr)
+	case "status":
+		return runBucketStatus(ctx, rest, getenv, stdout, stderr)
+	case "chunker":
+		return runBucketChunker(ctx, rest, getenv, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, bucketVerbsUsage)
+		return nil
+	default:
+		fmt.Fprintf(stderr, "s3mesh bucket: unknown verb %q\n\n%s", verb, bucketVerbsUsage)
+		return errUsage
+	}
+}
+
+// parseInterspersed parses fs from args, with flags before, between or
+// after the positional arguments, and returns those.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for range len(args) + 1 { // each round consumes at least one argument
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos, args = append(pos, fs.Arg(0)), fs.Args()[1:]
+	}
+	return pos, nil
+}
+
+// runBucketReplicate runs "s3mesh bucket replicate NAME [--off]".
+func runBucketReplicate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bucket replicate", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	off := fs.Bool("off", false, "stop replicating the bucket: offices fetch none of its new objects (blocks already fetched stay)")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: s3mesh bucket replicate NAME [--off] [--endpoint URL] [--json]
+
+Marks bucket NAME replicated, on every office: each node then fetches every object
+of the bucket in the background as soon as its record arrives, and keeps it; objects
+already in the bucket are fetched too. "s3mesh bucket status" shows the progress.
+
+Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+
+`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) != 1 {
+		fmt.Fprintln(stderr, "usage: s3mesh bucket replicate NAME [--off] [--endpoint URL] [--json]")
+		return errUsage
+	}
+	c, err := newAdminClient(*endpoint, getenv)
+	if err != nil {
+		return err
+	}
+	body, err := c.call(ctx, http.MethodPost, adminBucketReplicatePath, url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!*off)}})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(body)
+		return err
+	}
+	var res bucketReplicateResponse
+	if err := json.Unmarshal(body, &res); err != nil {
+		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+	}
+	if res.Replicated {
+		_, err = fmt.Fprintf(stdout, "bucket %s: replicated; every office fetches and keeps its objects\n", res.Bucket)
+	} else {
+		_, err = fmt.Fprintf(stdout, "bucket %s: not replicated; offices fetch none of its new objects (blocks already fetched stay)\n", res.Bucket)
+	}
+	return err
+}
+
+// runBucketStatus runs "s3mesh bucket status".
+func runBucketStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bucket status", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
+	asJSON := fs.Bool("json", false, "print the node's JSON answer")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `usage: s3mesh bucket status [--endpoint URL] [--json]
+
+Shows, for each replicated bucket, how many of its objects and bytes the node holds,
+and the objects it is fetching.
+
+Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
+
+`)
+		fs.PrintDefaults()
+	}
+	pos, err := parseInterspersed(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return errUsage
+	}
+	if len(pos) != 0 {
+		fmt.Fprintf(stderr, "s3mesh bucket status: unexpected argument %q\n", pos[0])
+		return errUsage
+	}
+	c, err := newAdminClient(*endpoint, getenv)
+	if err != nil {
+		return err
+	}
+	body, err := c.call(ctx, http.MethodGet, adminReplicationPath, nil)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		_, err := stdout.Write(body)
+		return err
+	}
+	var res replicationResponse
+	if err := json.Unmarshal(body, &res); err != nil {
+		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+	}
+	return printReplication(stdout, res)
+}
+
+// printReplication prints the replication status as tables.
+func printReplication(w io.Writer, res replicationResponse) error {
+	if len(res.Buckets) == 0 {
+		_, err := fmt.Fprintln(w, `no replicated bucket (mark one with "s3mesh bucket replicate NAME")`)
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "BUCKET\tOBJECTS\tCOMPLETE\tLOCAL\tSIZE\tDONE")
+	for _, b := range res.Buckets {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%.1f%%\n", b.Name, b.Objects, b.ObjectsComplete,
+			humanBytes(b.BytesLocal), humanBytes(b.LogicalBytes), b.CompletePercent)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nqueued: %d objects, %s to fetch\n", res.QueuedObjects, humanBytes(res.PendingBytes))
+	if len(res.InProgress) == 0 {
+		return nil
+	}
+	tw = tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "\nOBJECT\tLEAVES\tLOCAL\tSIZE\tSTATE")
+	for _, o := range res.InProgress {
+		leaves := "?"
+		if o.LeavesTotal > 0 {
+			leaves = fmt.Sprintf("%d/%d", o.LeavesLocal, o.LeavesTotal)
+		}
+		state := "waiting"
+		switch {
+		case o.Active:
+			state = "fetching"
+		case o.NextAttempt != nil:
+			state = fmt.Sprintf("retry at %s after %d failed attempts: %s", o.NextAttempt.Local().Format("15:04:05"), o.Attempts, o.LastError)
+		}
+		fmt.Fprintf(tw, "%s/%s\t%s\t%s\t%s\t%s\n", o.Bucket, o.Key, leaves, humanBytes(o.BytesLocal), humanBytes(o.BytesTotal), state)
+	}
+	if res.InProgressTruncated {
+		fmt.Fprintln(tw, "…\t\t\t\t")
+	}
+	return tw.Flush()
+}

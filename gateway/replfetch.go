@@ -1,0 +1,441 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/ipfs/boxo/blockservice"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/boxo/ipld/unixfs"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
+
+	"s3mesh/s3api/s3err"
+)
+
+// errReplStalled is the cause an attempt is stopped with when no block
+// arrived within Config.FetchTimeout.
+var errReplStalled = errors.New("no block arrived from any peer within the fetch timeout")
+
+// errReplIncomplete marks an attempt that fetched every block but found
+// some missing afterwards: a garbage collection that ran meanwhile did not
+// see them as live yet (see fetchObject).
+var errReplIncomplete = errors.New("blocks missing after the fetch")
+
+// maxReplDepth bounds the depth of a DAG the replicator walks.
+const maxReplDepth = 64
+
+// replLeaf is a raw leaf of an object's DAG and its size.
+type replLeaf struct {
+	c    cid.Cid
+	size int64
+}
+
+// replFetch is one attempt at fetching one object.
+type replFetch struct {
+	r   *replicator
+	a   *replActive
+	ctx context.Context // the attempt's, carrying its session
+	// last is when a block last arrived from the exchange, or when the
+	// attempt started waiting for one (Unix ns); waiting counts the
+	// blocks being fetched from the exchange.
+	last    atomic.Int64
+	waiting atomic.Int64
+
+	leaves []replLeaf
+	nodes  []cid.Cid // the dag-pb nodes, all local once structure returns
+	// inline is the file bytes held in dag-pb nodes; pbLeaves counts the
+	// dag-pb nodes without links (leaves of DAGs without raw leaves).
+	inline, pbLeaves int64
+}
+
+// fetchObject makes every block of the object's DAG local, in one Bitswap
+// session (one per attempt):
+//
+//  1. the record is checked: still root, bucket still replicated;
+//  2. the root and every dag-pb node below it are fetched (the structure:
+//     small, about one block per 174 leaves), level by level, up to
+//     Config.ReplicationWindow at once, which lists the raw leaves in file
+//     order;
+//  3. the leaves missing locally are fetched in this node's order (see
+//     startLeaf), at most Config.ReplicationWindow in flight; each is
+//     stored by the block service as it arrives;
+//  4. every block is checked to be local again.
+//
+// Step 4 closes a race with GC: GC marks a live DAG through the blocks it
+// finds stored, so leaves under a dag-pb node fetched after GC looked for
+// it may be swept; the check finds them and the object is fetched again
+// (it stays queued). Every replSaveEvery the progress is saved and the
+// record checked again; an attempt during which no block arrives for
+// Config.FetchTimeout stops with errReplStalled. The error, when ctx ends
+// first, is its cause.
+//
+// A GET of the object meanwhile reads through its own session. Neither
+// asks peers for a block the other is fetching: the node's exchange
+// (onceExchange) lets a read wait for a fetch in flight, and stores the
+// block before that fetch ends, so a read that starts later finds it
+// locally. Bitswap alone (one want per block and peer across sessions) is
+// not enough: see onceExchange.
+func (r *replicator) fetchObject(ctx context.Context, bucket, key string, e replEntry, a *replActive) error {
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	if err := r.current(ctx, bucket, key, e.Root); err != nil {
+		return err
+	}
+	root, err := cid.Decode(e.Root)
+	if err != nil {
+		return fmt.Errorf("%w: record root %q: %v", errReplDropped, e.Root, err)
+	}
+	f := &replFetch{r: r, a: a, ctx: blockservice.ContextWithSession(ctx, r.n.bserv)}
+	f.last.Store(time.Now().UnixNano())
+	watchDone := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() { f.watch(cancel, watchDone) })
+	err = f.run(root, e.Size)
+	close(watchDone)
+	wg.Wait()
+	if ctx.Err() != nil {
+		return context.Cause(ctx)
+	}
+	return err
+}
+
+// run does steps 2 to 4 of fetchObject.
+func (f *replFetch) run(root cid.Cid, size int64) error {
+	if err := f.structure(root, size); err != nil {
+		return err
+	}
+	bs := f.r.n.blocks.Blockstore()
+	var missing []int
+	var leavesLocal, bytesLocal int64
+	for i, l := range f.leaves {
+		has, err := bs.Has(f.ctx, l.c)
+		if err != nil {
+			return fmt.Errorf("read block %s: %w", l.c, err)
+		}
+		if has {
+			leavesLocal++
+			bytesLocal += l.size
+		} else {
+			missing = append(missing, i)
+		}
+	}
+	f.a.leavesTotal.Store(int64(len(f.leaves)) + f.pbLeaves)
+	f.a.leavesLocal.Store(leavesLocal + f.pbLeaves)
+	f.a.bytesLocal.Store(bytesLocal + f.inline)
+	f.r.saveProgress(f.a)
+
+	order := rotate(missing, f.r.startLeaf(root.String(), len(f.leaves)))
+	err := f.parallel(len(order), func(j int) error {
+		l := f.leaves[order[j]]
+		b, err := f.get(l.c)
+		if err != nil {
+			return err
+		}
+		if int64(len(b.RawData())) != l.size {
+			return fmt.Errorf("block %s: %d bytes, its parent says %d", l.c, len(b.RawData()), l.size)
+		}
+		f.a.leavesLocal.Add(1)
+		f.a.bytesLocal.Add(l.size)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, c := range append(slices.Clone(f.nodes), replLeafCIDs(f.leaves)...) {
+		has, err := bs.Has(f.ctx, c)
+		if err != nil {
+			return fmt.Errorf("read block %s: %w", c, err)
+		}
+		if !has {
+			return fmt.Errorf("%w: %s", errReplIncomplete, c)
+		}
+	}
+	return nil
+}
+
+func replLeafCIDs(ls []replLeaf) []cid.Cid {
+	out := make([]cid.Cid, len(ls))
+	for i, l := range ls {
+		out[i] = l.c
+	}
+	return out
+}
+
+// structure fetches the dag-pb nodes of the DAG under root and lists its
+// raw leaves in file order.
+func (f *replFetch) structure(root cid.Cid, size int64) error {
+	switch root.Prefix().Codec {
+	case cid.Raw:
+		f.leaves = []replLeaf{{c: root, size: size}}
+		return nil
+	case cid.DagProtobuf:
+	default:
+		return fmt.Errorf("root %s: codec %#x is not dag-pb or raw", root, root.Prefix().Codec)
+	}
+	nd, err := f.getNode(root)
+	if err != nil {
+		return err
+	}
+	return f.expand(nd, 0)
+}
+
+// expand lists the raw leaves below nd, fetching its dag-pb children (at
+// most the window at once) before descending into them in order.
+func (f *replFetch) expand(nd ipld.Node, depth int) error {
+	pn, ok := nd.(*merkledag.ProtoNode)
+	if !ok {
+		return fmt.Errorf("node %s: %T is not a dag-pb node", nd.Cid(), nd)
+	}
+	if depth > maxReplDepth {
+		return fmt.Errorf("node %s: DAG deeper than %d", nd.Cid(), maxReplDepth)
+	}
+	f.nodes = append(f.nodes, pn.Cid())
+	fsn, err := unixfs.FSNodeFromBytes(pn.Data())
+	if err != nil {
+		return fmt.Errorf("node %s: %w", pn.Cid(), err)
+	}
+	switch fsn.Type() {
+	case unixfs.TFile, unixfs.TRaw:
+	default:
+		return fmt.Errorf("node %s: unixfs node type %s is not a file", pn.Cid(), fsn.Type())
+	}
+	f.inline += int64(len(fsn.Data()))
+	links := pn.Links()
+	if len(links) != fsn.NumChildren() {
+		return fmt.Errorf("node %s: %d links but %d block sizes", pn.Cid(), len(links), fsn.NumChildren())
+	}
+	if len(links) == 0 {
+		f.pbLeaves++
+		return nil
+	}
+	var pb []int
+	for i, l := range links {
+		switch l.Cid.Prefix().Codec {
+		case cid.Raw:
+		case cid.DagProtobuf:
+			pb = append(pb, i)
+		default:
+			return fmt.Errorf("node %s: link to %s: codec %#x is not dag-pb or raw", pn.Cid(), l.Cid, l.Cid.Prefix().Codec)
+		}
+	}
+	kids := make([]ipld.Node, len(links))
+	if err := f.parallel(len(pb), func(j int) error {
+		k, err := f.getNode(links[pb[j]].Cid)
+		kids[pb[j]] = k
+		return err
+	}); err != nil {
+		return err
+	}
+	for i, l := range links {
+		if kids[i] == nil {
+			f.leaves = append(f.leaves, replLeaf{c: l.Cid, size: int64(fsn.BlockSize(i))})
+			continue
+		}
+		if err := f.expand(kids[i], depth+1); err != nil {
+			return err
+		}
+		kids[i] = nil // let it go
+	}
+	return nil
+}
+
+// parallel calls fn(0..n-1), taking j in order, at most the window at
+// once; it stops at the first error and returns it.
+func (f *replFetch) parallel(n int, fn func(j int) error) error {
+	if n == 0 {
+		return nil
+	}
+	ctx, cancel := context.WithCancel(f.ctx)
+	defer cancel()
+	next := make(chan int)
+	var (
+		mu       sync.Mutex
+		firstErr error
+		wg       sync.WaitGroup
+	)
+	for range min(f.r.window, n) {
+		wg.Go(func() {
+			for j := range next {
+				if err := fn(j); err != nil {
+					mu.Lock()
+					if firstErr == nil {
+						firstErr = err
+					}
+					mu.Unlock()
+					cancel()
+				}
+			}
+		})
+	}
+feed:
+	for j := range n {
+		select {
+		case next <- j:
+		case <-ctx.Done():
+			break feed
+		}
+	}
+	close(next)
+	wg.Wait()
+	if firstErr != nil {
+		return firstErr
+	}
+	return f.ctx.Err()
+}
+
+// get returns block c, from the local store or else fetched through the
+// attempt's session (which stores it).
+func (f *replFetch) get(c cid.Cid) (blocks.Block, error) {
+	n := f.r.n
+	b, err := n.blocks.Blockstore().Get(f.ctx, c)
+	switch {
+	case err == nil:
+		return b, nil
+	case !ipld.IsNotFound(err):
+		return nil, fmt.Errorf("read block %s: %w", c, err)
+	case n.cfg.Exchange == nil:
+		return nil, fmt.Errorf("block %s: %w (this node has no exchange)", c, ErrBlockUnavailable)
+	}
+	if f.waiting.Add(1) == 1 {
+		f.last.Store(time.Now().UnixNano())
+	}
+	b, err = n.bserv.GetBlock(f.ctx, c)
+	f.waiting.Add(-1)
+	if err != nil {
+		return nil, fmt.Errorf("fetch block %s: %w", c, err)
+	}
+	f.last.Store(time.Now().UnixNano())
+	f.r.metrics.fetchedBlocks.Inc()
+	f.r.metrics.fetchedBytes.Add(float64(len(b.RawData())))
+	return b, nil
+}
+
+func (f *replFetch) getNode(c cid.Cid) (ipld.Node, error) {
+	b, err := f.get(c)
+	if err != nil {
+		return nil, err
+	}
+	return decodeNode(b)
+}
+
+// watch runs beside an attempt until done is closed: every replSaveEvery
+// (or a quarter of the fetch timeout, if shorter) it saves the progress,
+// stops the attempt with errReplDropped when the record changed or the
+// bucket is no longer replicated, and with errReplStalled when no block
+// arrived for Config.FetchTimeout while one was awaited.
+func (f *replFetch) watch(cancel context.CancelCauseFunc, done <-chan struct{}) {
+	a := f.a
+	timeout := f.r.n.cfg.FetchTimeout
+	t := time.NewTicker(max(min(replSaveEvery, timeout/4), 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-done:
+			return
+		case <-f.ctx.Done():
+			return
+		case <-t.C:
+		}
+		if f.waiting.Load() > 0 && time.Since(time.Unix(0, f.last.Load())) >= timeout {
+			cancel(errReplStalled)
+			return
+		}
+		if err := f.r.current(f.ctx, a.bucket, a.key, a.root); errors.Is(err, errReplDropped) {
+			cancel(err)
+			return
+		}
+		f.r.saveProgress(a)
+	}
+}
+
+// current returns errReplDropped unless root is the current record of
+// bucket/key in a replicated bucket.
+func (r *replicator) current(ctx context.Context, bucket, key, root string) error {
+	if !r.isReplicated(bucket) {
+		return errReplDropped
+	}
+	rec, err := r.n.ns.GetObject(ctx, bucket, key)
+	switch {
+	case errors.Is(err, s3err.ErrNoSuchKey), errors.Is(err, s3err.ErrNoSuchBucket):
+		return errReplDropped
+	case err != nil:
+		return err
+	case rec.Root != root:
+		return errReplDropped
+	}
+	return nil
+}
+
+// saveProgress writes an active fetch's progress to its queue entry.
+func (r *replicator) saveProgress(a *replActive) {
+	if _, err := r.updateEntry(a.bucket, a.key, a.root, a.progress); err != nil {
+		r.log.Warn("saving replication progress failed", "bucket", a.bucket, "cid", a.root, "err", err)
+	}
+}
+
+// startLeaf returns the leaf, of an object of n leaves, at which this node
+// starts fetching; it then goes on in order and wraps around.
+//
+// Offices start on different stripes so that they can serve each other:
+// node i of the N participants (this node and the peers it sees on the
+// namespace topic, sorted by ID) starts at leaf floor(s·n/N) with s = (i +
+// h(root)) mod N. While B fetches stripe 1 from the origin, C fetches
+// stripe 2; when B reaches stripe 2, C has it, and B's session (which
+// broadcasts its wants to every connected peer) gets those blocks from C as
+// well as from the origin. The origin thus sends each stripe about once
+// early on, instead of every office pulling leaf 0, then leaf 1, from it.
+// The h(root) term moves the origin's own slot, which no one fetches, from
+// object to object, and keeps the node sorted first from always starting
+// where GETs start. Nodes that momentarily see different participant sets
+// may pick the same stripe; that costs overlap, never correctness. Alone
+// (or without pubsub), the start is a hash of this node's ID and the root.
+func (r *replicator) startLeaf(root string, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	ids := r.participants()
+	if len(ids) <= 1 {
+		return int(fnvHash(r.self+"\x00"+root) % uint64(n))
+	}
+	i := sort.SearchStrings(ids, r.self)
+	N := len(ids)
+	s := (i + int(fnvHash(root)%uint64(N))) % N
+	return int(int64(s) * int64(n) / int64(N))
+}
+
+// participants returns the sorted IDs of this node and of the peers it
+// sees on the namespace topic; nil without pubsub.
+func (r *replicator) participants() []string {
+	ps := r.n.cfg.PubSub
+	if ps == nil || r.self == "" {
+		return nil
+	}
+	ids := []string{r.self}
+	for _, p := range ps.ListPeers(CRDTTopic(r.n.cfg.Network)) {
+		ids = append(ids, p.String())
+	}
+	slices.Sort(ids)
+	return slices.Compact(ids)
+}
+
+func fnvHash(s string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(s))
+	return h.Sum64()
+}
+
+// rotate returns the sorted indices idx starting at the first >= start,
+// wrapping around.
+func rotate(idx []int, start int) []int {
+	k := sort.SearchInts(idx, start)
+	return append(slices.Clone(idx[k:]), idx[:k]...)
+}
