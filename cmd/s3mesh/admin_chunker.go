@@ -149,9 +149,9 @@ Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and A
 	return err
 }
 
-// call signs a request of path with query and no body, like get, and
-// returns the body of a 200 JSON answer; other answers become errors an
-// operator can act on.
+// call signs a request of path with query and no body (SigV4, service s3)
+// and returns the body of a 200 JSON answer, at most 16 MiB; other answers
+// become errors an operator can act on.
 func (c *adminClient) call(ctx context.Context, method, path string, query url.Values) ([]byte, error) {
 	ctx, cancel := context.WithTimeout(ctx, adminRequestTimeout)
 	defer cancel()
@@ -173,7 +173,7 @@ func (c *adminClient) call(ctx context.Context, method, path string, query url.V
 		return nil, fmt.Errorf("no s3mesh node answers at %s (%v); start one with \"s3mesh serve\" or name it with --endpoint", c.endpoint, unwrapURLError(err))
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
 	if err != nil {
 		return nil, fmt.Errorf("%s: reading the answer: %w", c.endpoint, err)
 	}

@@ -99,38 +99,9 @@ func (c *adminClient) streamError(ctx context.Context, err error) error {
 	return err
 }
 
-// maintFlags parses the flags of gc and fsck; repair, when not nil, gets
-// fsck's --repair.
-func maintFlags(verb string, args []string, stderr io.Writer, repair *bool) (endpoint string, asJSON bool, err error) {
-	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.StringVar(&endpoint, "endpoint", DefaultEndpoint, "URL of the running node")
-	fs.BoolVar(&asJSON, "json", false, "print the result as JSON")
-	usage := "usage: s3mesh gc [--endpoint URL] [--json]\n\nRemoves the blocks no object, multipart upload or namespace delta of the node needs.\nWrites wait while it runs.\n"
-	if repair != nil {
-		fs.BoolVar(repair, "repair", false, "fetch good copies of missing and corrupt blocks from peers")
-		usage = "usage: s3mesh fsck [--repair] [--endpoint URL] [--json]\n\nVerifies that every object's blocks are stored and match their hashes, and the namespace's.\nExits with status 1 when problems are left.\n"
-	}
-	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "%s\nCredentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n\n", usage)
-		fs.PrintDefaults()
-	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return "", false, err
-		}
-		return "", false, errUsage
-	}
-	if fs.NArg() > 0 {
-		fmt.Fprintf(stderr, "s3mesh %s: unexpected argument %q\n", verb, fs.Arg(0))
-		return "", false, errUsage
-	}
-	return endpoint, asJSON, nil
-}
-
 // runGC runs "s3mesh gc".
 func runGC(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	endpoint, asJSON, err := maintFlags("gc", args, stderr, nil)
+	endpoint, asJSON, err := adminFlags("gc", args, stderr, "Removes the blocks no object, multipart upload or namespace delta of the node needs.\nWrites wait while it runs.\n\n", nil)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
@@ -167,7 +138,10 @@ func runGC(ctx context.Context, args []string, getenv func(string) string, stdou
 // runFsck runs "s3mesh fsck". It fails when problems are left.
 func runFsck(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	var repair bool
-	endpoint, asJSON, err := maintFlags("fsck", args, stderr, &repair)
+	endpoint, asJSON, err := adminFlags("fsck", args, stderr, "Verifies that every object's blocks are stored and match their hashes, and the namespace's.\nExits with status 1 when problems are left.\n\n", func(fs *flag.FlagSet) string {
+		fs.BoolVar(&repair, "repair", false, "fetch good copies of missing and corrupt blocks from peers")
+		return "[--repair]"
+	})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}

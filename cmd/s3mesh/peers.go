@@ -65,32 +65,7 @@ func newAdminClient(endpoint string, getenv func(string) string) (*adminClient, 
 // get signs a GET of path (SigV4, service s3) and returns the body of a
 // 200 answer. Other answers become errors an operator can act on.
 func (c *adminClient) get(ctx context.Context, path string) ([]byte, error) {
-	u := *c.endpoint
-	u.Path = strings.TrimSuffix(u.Path, "/") + path
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := signRequest(ctx, req, c.access, c.secret, c.region, time.Now()); err != nil {
-		return nil, err
-	}
-	resp, err := c.http.Do(req)
-	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, fmt.Errorf("no s3mesh node answers at %s (%v); start one with \"s3mesh serve\" or name it with --endpoint", c.endpoint, unwrapURLError(err))
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return nil, fmt.Errorf("%s: reading the answer: %w", c.endpoint, err)
-	}
-	isJSON := strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json")
-	if resp.StatusCode == http.StatusOK && isJSON {
-		return body, nil
-	}
-	return nil, c.answerError(http.MethodGet, path, resp, body)
+	return c.call(ctx, http.MethodGet, path, nil)
 }
 
 // answerError turns an admin API answer that is not a success into an
@@ -126,14 +101,21 @@ func signRequest(ctx context.Context, req *http.Request, access, secret, region 
 	return v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: access, SecretAccessKey: secret}, req, payload, "s3", region, now)
 }
 
-// adminFlags parses the flags common to the admin verbs.
-func adminFlags(verb string, args []string, stderr io.Writer) (endpoint string, asJSON bool, err error) {
+// adminFlags parses the flags every admin verb has, --endpoint and
+// --json; about describes the verb in its usage (after the usage line),
+// and extra, when not nil, adds the verb's own flags and returns the
+// flags part of the usage line.
+func adminFlags(verb string, args []string, stderr io.Writer, about string, extra func(*flag.FlagSet) string) (endpoint string, asJSON bool, err error) {
 	fs := flag.NewFlagSet(verb, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&endpoint, "endpoint", DefaultEndpoint, "URL of the running node")
 	fs.BoolVar(&asJSON, "json", false, "print the node's JSON answer")
+	own := ""
+	if extra != nil {
+		own = extra(fs) + " "
+	}
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "usage: s3mesh %s [--endpoint URL] [--json]\n\nCredentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n\n", verb)
+		fmt.Fprintf(fs.Output(), "usage: s3mesh %s %s[--endpoint URL] [--json]\n\n%sCredentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n\n", verb, own, about)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -151,7 +133,7 @@ func adminFlags(verb string, args []string, stderr io.Writer) (endpoint string, 
 
 // runAdmin runs "s3mesh peers" or "s3mesh status".
 func runAdmin(ctx context.Context, verb string, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	endpoint, asJSON, err := adminFlags(verb, args, stderr)
+	endpoint, asJSON, err := adminFlags(verb, args, stderr, "", nil)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
