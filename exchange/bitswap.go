@@ -2,6 +2,7 @@ package exchange
 
 import (
 	"context"
+	"sync/atomic"
 
 	"github.com/ipfs/boxo/bitswap"
 	"github.com/ipfs/boxo/bitswap/client"
@@ -34,7 +35,10 @@ import (
 // message, the wants sent) and the server's for what it sends, beside
 // serverTracer when that is not nil; the wants sent are counted on the
 // network (countingNetwork).
-func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, traffic *trafficTracer, serverTracer tracer.Tracer) *bitswap.Bitswap {
+//
+// filter, when it holds a function, is asked too for every want a peer
+// sends (see Node.SetRequestFilter).
+func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, filter *atomic.Pointer[RequestFilter], traffic *trafficTracer, serverTracer tracer.Tracer) *bitswap.Bitswap {
 	opts := []bitswap.Option{
 		bitswap.MaxOutstandingBytesPerPeer(cfg.MaxOutstandingBytesPerPeer),
 		bitswap.EngineBlockstoreWorkerCount(cfg.EngineBlockstoreWorkerCount),
@@ -44,11 +48,13 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 		bitswap.RebroadcastDelay(cfg.RebroadcastDelay),
 		bitswap.SetSendDontHaves(true),
 	}
-	if len(allow) > 0 {
-		opts = append(opts, bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool {
-			return allow[p]
-		}))
-	}
+	opts = append(opts, bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
+		if len(allow) > 0 && !allow[p] {
+			return false
+		}
+		f := filter.Load()
+		return f == nil || (*f)(p, c)
+	}))
 	var st tracer.Tracer = sentOnly{traffic}
 	if serverTracer != nil {
 		st = tracers{st, serverTracer}
@@ -56,4 +62,19 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 	opts = append(opts, bitswap.WithClientOption(client.WithTracer(traffic)), bitswap.WithServerOption(server.WithTracer(st)))
 	net := countingNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), traffic: traffic}
 	return bitswap.New(ctx, net, nil, bs, opts...)
+}
+
+// RequestFilter decides whether the Bitswap server answers peer p's want
+// for block c: false handles the want as if this node did not have c.
+type RequestFilter func(p peer.ID, c cid.Cid) bool
+
+// SetRequestFilter makes the Bitswap server consult f (after the
+// allowlist) for every want it receives; nil removes it. Safe to call at
+// any time.
+func (n *Node) SetRequestFilter(f RequestFilter) {
+	if f == nil {
+		n.filter.Store(nil)
+		return
+	}
+	n.filter.Store(&f)
 }

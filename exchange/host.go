@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -43,12 +44,14 @@ type Node struct {
 	bw   *metrics.BandwidthCounter
 	// traffic counts Bitswap traffic by source class.
 	traffic *trafficTracer
-	bs      *bitswap.Bitswap
-	peers   *peering
-	mdns    *mdnsDiscovery
-	notify  *network.NotifyBundle
-	static  map[peer.ID]bool
-	m       *exchangeMetrics // nil without a Registerer
+	// filter is the request filter of SetRequestFilter.
+	filter atomic.Pointer[RequestFilter]
+	bs     *bitswap.Bitswap
+	peers  *peering
+	mdns   *mdnsDiscovery
+	notify *network.NotifyBundle
+	static map[peer.ID]bool
+	m      *exchangeMetrics // nil without a Registerer
 
 	cancel context.CancelFunc // cancels the lifetime context given to bitswap
 
@@ -121,7 +124,7 @@ func newNode(cfg Config, key crypto.PrivKey, bs blockstore.Blockstore, opts node
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.bs = newBitswap(ctx, cfg, h, bs, allow, n.traffic, opts.serverTracer)
+	n.bs = newBitswap(ctx, cfg, h, bs, allow, &n.filter, n.traffic, opts.serverTracer)
 
 	if n.m != nil {
 		if err := n.m.register(cfg.Registerer); err != nil {

@@ -115,6 +115,12 @@ type Config struct {
 	// which it returns false is rejected (and not relayed). nil accepts
 	// every peer the host is connected to.
 	AllowPeer func(peer.ID) bool
+	// SeedGrace is how long, after a peer asked this node for a block of
+	// an object this node just wrote into a replicated bucket, other peers
+	// asking for that block are refused so that they fetch it from that
+	// peer (see seeder). Zero means DefaultSeedGrace; negative turns
+	// seeding off. The exchange must consult Node.AllowBlockRequest.
+	SeedGrace time.Duration
 	// MultipartMaxAge is how long a multipart upload may stay in progress:
 	// a background janitor aborts uploads initiated longer ago than this,
 	// checking every min(1h, MultipartMaxAge/4), at least a second apart,
@@ -154,6 +160,9 @@ const DefaultMultipartMaxAge = 7 * 24 * time.Hour
 func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
+	}
+	if c.SeedGrace == 0 {
+		c.SeedGrace = DefaultSeedGrace
 	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = DefaultChunkSize

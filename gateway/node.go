@@ -50,6 +50,8 @@ type Node struct {
 	metrics *metrics
 	// repl fetches the objects of replicated buckets (see replicate.go).
 	repl *replicator
+	// seed is nil when SeedGrace is negative.
+	seed *seeder
 
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
@@ -123,6 +125,9 @@ func New(cfg Config) (*Node, error) {
 	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	n.repl = newReplicator(n, nodeID)
+	if cfg.SeedGrace >= 0 {
+		n.seed = newSeeder(cfg.SeedGrace, cfg.Clock)
+	}
 	ns, err := OpenCRDTNamespace(CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
 		NodeID:              nodeID,

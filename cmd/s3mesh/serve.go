@@ -108,6 +108,8 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
 	}
 	defer closeLogged(logger, "storage", node.Close)
+	p2p.SetRequestFilter(node.AllowBlockRequest) // seeding of replicated objects
+	defer p2p.SetRequestFilter(nil)
 
 	store, err := s3api.NewStoreWithMetrics(node, reg)
 	if err != nil {

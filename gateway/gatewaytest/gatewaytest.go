@@ -19,6 +19,7 @@ package gatewaytest
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
+	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"s3mesh/blockstore"
@@ -99,7 +101,14 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		t.Fatalf("new node: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore(), n.BitswapOptions...)
+	// The node's block request filter (seeding of replicated objects),
+	// once the node exists.
+	var gwNode atomic.Pointer[gateway.Node]
+	opts := append([]bitswap.Option{bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
+		g := gwNode.Load()
+		return g == nil || g.AllowBlockRequest(p, c)
+	})}, n.BitswapOptions...)
+	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore(), opts...)
 	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
 	if replicated {
 		// GossipSub drops the first messages to a peer just connected; a
@@ -128,6 +137,7 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		bs.Close()
 		t.Fatalf("new node: %v", err)
 	}
+	gwNode.Store(gw)
 	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Blocks: bs, PubSub: ps, cancel: cancel}
 	t.Cleanup(func() {
 		if err := nd.Close(); err != nil {
