@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -215,6 +216,19 @@ func (n *Node) collect(ctx context.Context, p *GCProgress, report func(GCProgres
 			report(*p)
 		}
 	}
+	// A namespace delta stored after the mark noted its CID first (see
+	// trackingDAG): one noted now is in flight, not garbage.
+	inFlight := map[string]bool{}
+	for _, c := range n.gc.deltas.snapshot() {
+		inFlight[string(c.Hash())] = true
+	}
+	garbage = slices.DeleteFunc(garbage, func(c cid.Cid) bool {
+		if inFlight[string(c.Hash())] {
+			p.Garbage--
+			return true
+		}
+		return false
+	})
 	res := GCResult{Scanned: p.Scanned, Live: p.Scanned - p.Garbage}
 	if err := done(); err != nil {
 		return res, err
