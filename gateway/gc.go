@@ -305,7 +305,7 @@ func (m *marker) markAll(ctx context.Context) error {
 	// Every key's winning put, visible or not: a superset of the records
 	// above, whose DAGs are already marked; it adds the records of deleted
 	// buckets that a CreateBucket would bring back.
-	if err := n.crdt.winningRoots(ctx, func(bucket, key, root string) error {
+	if err := n.crdt.winningRoots(ctx, func(bucket, key, root string, _ bool) error {
 		return m.markRoot(ctx, root, func() string { return "object " + bucket + "/" + key })
 	}); err != nil {
 		return fmt.Errorf("mark: %w", err)
@@ -396,8 +396,8 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 
 // winningRoots calls fn with the root of every key's winning put entry in
 // the index, whether its object is visible or not (see CRDTNamespace,
-// Bucket deletion).
-func (n *CRDTNamespace) winningRoots(ctx context.Context, fn func(bucket, key, root string) error) error {
+// Bucket deletion), and whether this node wrote it.
+func (n *CRDTNamespace) winningRoots(ctx context.Context, fn func(bucket, key, root string, own bool) error) error {
 	it, err := n.idx.prefixIter(ctx, []byte("v/"))
 	if err != nil {
 		return err
@@ -416,7 +416,7 @@ func (n *CRDTNamespace) winningRoots(ctx context.Context, fn func(bucket, key, r
 		if err != nil {
 			return err // its root is unknown: nothing may be removed
 		}
-		if err := fn(rec.Bucket, rec.Key, rec.Root); err != nil {
+		if err := fn(rec.Bucket, rec.Key, rec.Root, n.own(w.version)); err != nil {
 			return err
 		}
 	}

@@ -60,6 +60,10 @@ type Node struct {
 	janitorDone    chan struct{}      // closed when the janitor has stopped
 	// gc is the garbage collector's lock and state (see GC).
 	gc gcState
+	// usage is the latest ScanUsage; stopUsage stops its loop.
+	usage     *usageState
+	stopUsage context.CancelFunc
+	usageDone chan struct{}
 
 	closeOnce sync.Once
 	closeErr  error
@@ -106,17 +110,18 @@ func New(cfg Config) (*Node, error) {
 	}
 	// The uploads gauge may be read before the namespace is open.
 	var openUploads atomic.Pointer[PebbleNamespace]
+	usage := &usageState{}
 	m, err := newMetrics(cfg.Registerer, func() int64 {
 		if idx := openUploads.Load(); idx != nil {
 			return idx.OpenUploads()
 		}
 		return 0
-	})
+	}, usage)
 	if err != nil {
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
+	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m, usage: usage}
 	var exch exchange.Interface
 	if cfg.Exchange != nil {
 		// Each block once, whichever reads want it (see onceExchange).
@@ -155,6 +160,12 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n.startJanitor()
+	uctx, ucancel := context.WithCancel(context.Background())
+	n.stopUsage, n.usageDone = ucancel, make(chan struct{})
+	go func() {
+		defer close(n.usageDone)
+		n.usageLoop(uctx, DefaultUsageScanInterval)
+	}()
 	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "chunker", cfg.Chunker, "exchange", cfg.Exchange != nil,
 		"node_id", nodeID, "network", cfg.Network, "pubsub", cfg.PubSub != nil,
 		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
@@ -182,6 +193,8 @@ func (n *Node) Close() error {
 			n.stopJanitor()
 			<-n.janitorDone
 		}
+		n.stopUsage()
+		<-n.usageDone
 		n.repl.stop() // before the namespace: it writes its queue there
 		err1 := n.crdt.Close()
 		var err2 error
