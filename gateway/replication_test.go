@@ -82,8 +82,9 @@ func readAllAt(t *testing.T, n *gatewaytest.Node, bucket, key string) []byte {
 
 // TestNodesReplicateNamespace: two gateway nodes with GossipSub share one
 // namespace. A bucket, a PUT and a completed multipart upload at A are
-// listed and read at B (blocks fetched on demand); a delete at B is gone at
-// A; the multipart upload itself never leaves A.
+// listed and read at B (blocks fetched on demand); a copy made at B is read
+// at A; a delete at B is gone at A; the multipart upload itself never
+// leaves A.
 func TestNodesReplicateNamespace(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -139,6 +140,22 @@ func TestNodesReplicateNamespace(t *testing.T) {
 	}
 	if info, err := b.HeadObject(ctx, "bkt", "mp"); err != nil || info.ETag != mp.ETag {
 		t.Fatalf("B has mp %+v, %v; want ETag %s", info, err, mp.ETag)
+	}
+
+	// A copy made at B of A's object is listed and read at A.
+	cp, err := b.CopyObject(ctx, &s3api.CopyObjectInput{Bucket: "bkt", Key: "k1-copy", SourceBucket: "bkt", SourceKey: "k1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "copy at A", func() error {
+		info, err := a.HeadObject(ctx, "bkt", "k1-copy")
+		if err == nil && info.ETag != cp.ETag {
+			err = fmt.Errorf("A has ETag %s, B copied %s", info.ETag, cp.ETag)
+		}
+		return err
+	})
+	if got := readAllAt(t, a, "bkt", "k1-copy"); !bytes.Equal(got, data) {
+		t.Fatalf("A reads %d bytes of the copy, not k1's", len(got))
 	}
 
 	if err := b.DeleteObject(ctx, "bkt", "k1"); err != nil {

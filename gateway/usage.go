@@ -38,6 +38,9 @@ func (u *usageState) get() BlockUsage {
 	return u.last
 }
 
+// BlockUsage returns the latest ScanUsage (zero At before the first).
+func (n *Node) BlockUsage() BlockUsage { return n.usage.get() }
+
 // ScanUsage counts the stored blocks as owned, cached or unreferenced (see
 // BlockUsage): it walks the DAGs of every record and of the namespace
 // through the local store, then lists the store, like GC's mark and sweep

@@ -57,6 +57,7 @@ type adminAPI struct {
 	p2p         p2pNode
 	blocks      func() blockstore.Stats
 	namespace   func(context.Context) gateway.NamespaceStatus
+	usage       func() gateway.BlockUsage // nil: no usage in the status
 	started     time.Time
 	dataDir     string
 	endpoint    string // the S3 endpoint URL
@@ -99,19 +100,20 @@ type peerStatus struct {
 
 // statusResponse is the body of GET /admin/v1/status.
 type statusResponse struct {
-	Version        string      `json:"version"`
-	ID             string      `json:"id"`
-	Endpoint       string      `json:"endpoint"`
-	Addrs          []string    `json:"addrs"`
-	DataDir        string      `json:"data_dir"`
-	Started        time.Time   `json:"started"`
-	UptimeSeconds  float64     `json:"uptime_seconds"`
-	PeersConnected int         `json:"peers_connected"`
-	PeersStatic    int         `json:"peers_static"`
-	Blocks         blockCounts `json:"blocks"`
-	IPFSGateway    string      `json:"ipfs_gateway"`
-	Namespace      nsStatus    `json:"namespace"`
-	Disk           *diskStatus `json:"disk"` // the data directory's file system; null when unknown
+	Version        string       `json:"version"`
+	ID             string       `json:"id"`
+	Endpoint       string       `json:"endpoint"`
+	Addrs          []string     `json:"addrs"`
+	DataDir        string       `json:"data_dir"`
+	Started        time.Time    `json:"started"`
+	UptimeSeconds  float64      `json:"uptime_seconds"`
+	PeersConnected int          `json:"peers_connected"`
+	PeersStatic    int          `json:"peers_static"`
+	Blocks         blockCounts  `json:"blocks"`
+	IPFSGateway    string       `json:"ipfs_gateway"`
+	Namespace      nsStatus     `json:"namespace"`
+	Disk           *diskStatus  `json:"disk"`  // the data directory's file system; null when unknown
+	Usage          *usageStatus `json:"usage"` // owned and cached blocks; null before the first usage scan
 }
 
 // nsStatus is the replicated namespace's part of the status (see
@@ -257,6 +259,7 @@ func (a *adminAPI) status(ctx context.Context) statusResponse {
 		IPFSGateway:    a.ipfsGateway,
 		Namespace:      newNSStatus(a.namespace(ctx)),
 		Disk:           diskOf(a.dataDir),
+		Usage:          a.usageStatus(),
 	}
 }
 
@@ -300,4 +303,23 @@ func isAdminPath(path string) bool { return strings.HasPrefix(path, adminPrefix)
 // errReservedBucket is the error for CreateBucket of a reserved name.
 func errReservedBucket(name string) error {
 	return s3err.New(s3err.ErrInvalidBucketName, "The bucket name "+name+" is reserved for "+reservedBuckets[name]+" of this node.")
+}
+
+// usageStatus is the status's "usage": the latest gateway.BlockUsage.
+type usageStatus struct {
+	OwnedBytes        int64     `json:"owned_bytes"`
+	CachedBytes       int64     `json:"cached_bytes"`
+	UnreferencedBytes int64     `json:"unreferenced_bytes"`
+	ScannedAt         time.Time `json:"scanned_at"`
+}
+
+func (a *adminAPI) usageStatus() *usageStatus {
+	if a.usage == nil {
+		return nil
+	}
+	u := a.usage()
+	if u.At.IsZero() {
+		return nil
+	}
+	return &usageStatus{OwnedBytes: u.OwnedBytes, CachedBytes: u.CachedBytes, UnreferencedBytes: u.UnreferencedBytes, ScannedAt: u.At.UTC()}
 }

@@ -141,7 +141,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 	}
 	endpoint := "http://" + ln.Addr().String()
-	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
+	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, usage: node.BlockUsage, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
 	admin.buckets = newBucketStats(node.Namespace())
 	admin.maint = node
 	admin.repl = node

@@ -204,6 +204,12 @@ function renderStatus(st) {
   $('node-addrs').replaceChildren(...(st.addrs || []).map((a) => el('li', {}, a)));
 
   setText('blocks', count(st.blocks.count) + ' blocks, ' + bytes(st.blocks.bytes));
+  if (st.usage) {
+    setText('usage', bytes(st.usage.cached_bytes) + ' cached from other offices, ' + bytes(st.usage.owned_bytes) +
+      ' written here, ' + bytes(st.usage.unreferenced_bytes) + ' for the next gc (counted ' + dateTime(st.usage.scanned_at) + ')');
+  } else {
+    setText('usage', 'not counted yet (the first count runs a minute after start)');
+  }
   if (st.disk) {
     const used = st.disk.total_bytes - st.disk.free_bytes;
     const pctFree = st.disk.total_bytes > 0 ? (100 * st.disk.free_bytes) / st.disk.total_bytes : 0;
