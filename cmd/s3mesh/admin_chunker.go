@@ -80,14 +80,7 @@ func (a *adminAPI) serveChunker(w http.ResponseWriter, r *http.Request) {
 // runBucketChunker runs "s3mesh bucket chunker NAME [SPEC]": with SPEC it
 // sets how new objects of bucket NAME are cut, without it prints it.
 func runBucketChunker(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bucket chunker", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
-	asJSON := fs.Bool("json", false, "print the node's JSON answer")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: s3mesh bucket chunker NAME [SPEC] [--endpoint URL] [--json]
-
-Prints, or with SPEC sets, how new objects of bucket NAME are cut into blocks,
+	pos, c, asJSON, err := bucketVerb("chunker NAME [SPEC]", `Prints, or with SPEC sets, how new objects of bucket NAME are cut into blocks,
 on every office. SPEC is one of:
   size-N                 fixed N-byte blocks (1 KiB to 2 MiB; KiB and MiB suffixes allowed)
   buzhash                content-defined, 128 KiB to 512 KiB (as ipfs add --chunker=buzhash)
@@ -98,24 +91,10 @@ on every office. SPEC is one of:
 Content-defined chunking lets a new version of a large file (a build, an image)
 share the blocks its edits did not touch, so offices that hold the old version
 fetch little more than the changes. Objects already stored keep their blocks.
-
-Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
-
-`)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
+`, 1, 2, args, getenv, stderr, nil)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	if err != nil {
-		return errUsage
-	}
-	if len(pos) < 1 || len(pos) > 2 {
-		fmt.Fprintln(stderr, "usage: s3mesh bucket chunker NAME [SPEC] [--endpoint URL] [--json]")
-		return errUsage
-	}
-	c, err := newAdminClient(*endpoint, getenv)
 	if err != nil {
 		return err
 	}
@@ -129,13 +108,13 @@ Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and A
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		_, err := stdout.Write(body)
 		return err
 	}
 	var res chunkerResponse
 	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
 	}
 	how := res.Effective + " (the node's default)"
 	if res.Chunker != "" {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -63,51 +64,65 @@ func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
 	return pos, nil
 }
 
-// runBucketReplicate runs "s3mesh bucket replicate NAME [--off]".
-func runBucketReplicate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bucket replicate", flag.ContinueOnError)
+// bucketVerb parses a bucket verb's command line: --endpoint and --json,
+// the verb's own flags (added by own when not nil), and minArgs to maxArgs
+// positional arguments anywhere among the flags. synopsis follows
+// "s3mesh bucket " in the usage, about explains the verb. It returns the
+// positional arguments and a client for the node; flag.ErrHelp after -h.
+func bucketVerb(synopsis, about string, minArgs, maxArgs int, args []string, getenv func(string) string, stderr io.Writer, own func(*flag.FlagSet)) (pos []string, c *adminClient, asJSON bool, err error) {
+	name, _, _ := strings.Cut(synopsis, " ")
+	fs := flag.NewFlagSet("bucket "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
-	asJSON := fs.Bool("json", false, "print the node's JSON answer")
-	off := fs.Bool("off", false, "stop replicating the bucket: offices fetch none of its new objects (blocks already fetched stay)")
+	fs.BoolVar(&asJSON, "json", false, "print the node's JSON answer")
+	if own != nil {
+		own(fs)
+	}
+	usage := "usage: s3mesh bucket " + synopsis + " [--endpoint URL] [--json]"
 	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: s3mesh bucket replicate NAME [--off] [--endpoint URL] [--json]
-
-Marks bucket NAME replicated, on every office: each node then fetches every object
-of the bucket in the background as soon as its record arrives, and keeps it; objects
-already in the bucket are fetched too. "s3mesh bucket status" shows the progress.
-
-Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
-
-`)
+		fmt.Fprintf(fs.Output(), "%s\n\n%s\nCredentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).\n\n", usage, about)
 		fs.PrintDefaults()
 	}
-	pos, err := parseInterspersed(fs, args)
+	if pos, err = parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil, nil, false, err
+		}
+		return nil, nil, false, errUsage
+	}
+	if len(pos) < minArgs || len(pos) > maxArgs {
+		fmt.Fprintln(stderr, usage)
+		return nil, nil, false, errUsage
+	}
+	c, err = newAdminClient(*endpoint, getenv)
+	return pos, c, asJSON, err
+}
+
+// runBucketReplicate runs "s3mesh bucket replicate NAME [--off]".
+func runBucketReplicate(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	var off bool
+	pos, c, asJSON, err := bucketVerb("replicate NAME [--off]", `Marks bucket NAME replicated, on every office: each node then fetches every object
+of the bucket in the background as soon as its record arrives, and keeps it; objects
+already in the bucket are fetched too. "s3mesh bucket status" shows the progress.
+`, 1, 1, args, getenv, stderr, func(fs *flag.FlagSet) {
+		fs.BoolVar(&off, "off", false, "stop replicating the bucket: offices fetch none of its new objects (blocks already fetched stay)")
+	})
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
-		return errUsage
+		return err
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "usage: s3mesh bucket replicate NAME [--off] [--endpoint URL] [--json]")
-		return errUsage
-	}
-	c, err := newAdminClient(*endpoint, getenv)
+	body, err := c.call(ctx, http.MethodPost, adminBucketReplicatePath, url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!off)}})
 	if err != nil {
 		return err
 	}
-	body, err := c.call(ctx, http.MethodPost, adminBucketReplicatePath, url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!*off)}})
-	if err != nil {
-		return err
-	}
-	if *asJSON {
+	if asJSON {
 		_, err := stdout.Write(body)
 		return err
 	}
 	var res bucketReplicateResponse
 	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
 	}
 	if res.Replicated {
 		_, err = fmt.Fprintf(stdout, "bucket %s: replicated; every office fetches and keeps its objects\n", res.Bucket)
@@ -119,33 +134,12 @@ Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and A
 
 // runBucketStatus runs "s3mesh bucket status".
 func runBucketStatus(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("bucket status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	endpoint := fs.String("endpoint", DefaultEndpoint, "URL of the running node")
-	asJSON := fs.Bool("json", false, "print the node's JSON answer")
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), `usage: s3mesh bucket status [--endpoint URL] [--json]
-
-Shows, for each replicated bucket, how many of its objects and bytes the node holds,
+	_, c, asJSON, err := bucketVerb("status", `Shows, for each replicated bucket, how many of its objects and bytes the node holds,
 and the objects it is fetching.
-
-Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY).
-
-`)
-		fs.PrintDefaults()
-	}
-	pos, err := parseInterspersed(fs, args)
+`, 0, 0, args, getenv, stderr, nil)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
-	if err != nil {
-		return errUsage
-	}
-	if len(pos) != 0 {
-		fmt.Fprintf(stderr, "s3mesh bucket status: unexpected argument %q\n", pos[0])
-		return errUsage
-	}
-	c, err := newAdminClient(*endpoint, getenv)
 	if err != nil {
 		return err
 	}
@@ -153,13 +147,13 @@ Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and A
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if asJSON {
 		_, err := stdout.Write(body)
 		return err
 	}
 	var res replicationResponse
 	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
+		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
 	}
 	return printReplication(stdout, res)
 }
