@@ -99,6 +99,26 @@ func (c *adminClient) streamError(ctx context.Context, err error) error {
 	return err
 }
 
+// runMaint runs the maintenance endpoint path, showing its progress
+// lines (of type P) on stderr, and decodes its result into res.
+func runMaint[P any](ctx context.Context, c *adminClient, verb, path string, q url.Values, stderr io.Writer, text func(P) (string, float64), res any) error {
+	pp := newProgressPrinter(stderr)
+	raw, err := c.stream(ctx, path, q, func(b json.RawMessage) {
+		var p P
+		if json.Unmarshal(b, &p) == nil {
+			pp.show(text(p))
+		}
+	})
+	pp.clear()
+	if err != nil {
+		return fmt.Errorf("%s: %w", verb, err)
+	}
+	if err := json.Unmarshal(raw, res); err != nil {
+		return fmt.Errorf("%s: %s: malformed result: %w", verb, c.endpoint, err)
+	}
+	return nil
+}
+
 // runGC runs "s3mesh gc".
 func runGC(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	endpoint, asJSON, err := adminFlags("gc", args, stderr, "Removes the blocks no object, multipart upload or namespace delta of the node needs.\nWrites wait while it runs.\n\n", nil)
@@ -112,20 +132,9 @@ func runGC(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	pp := newProgressPrinter(stderr)
-	raw, err := c.stream(ctx, adminGCPath, nil, func(b json.RawMessage) {
-		var p gcProgressJSON
-		if json.Unmarshal(b, &p) == nil {
-			pp.show(gcProgressText(p))
-		}
-	})
-	pp.clear()
-	if err != nil {
-		return fmt.Errorf("gc: %w", err)
-	}
 	var res gcResultJSON
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return fmt.Errorf("gc: %s: malformed result: %w", endpoint, err)
+	if err := runMaint(ctx, c, "gc", adminGCPath, nil, stderr, gcProgressText, &res); err != nil {
+		return err
 	}
 	if asJSON {
 		return printIndented(stdout, res)
@@ -156,20 +165,9 @@ func runFsck(ctx context.Context, args []string, getenv func(string) string, std
 	if repair {
 		q.Set("repair", "1")
 	}
-	pp := newProgressPrinter(stderr)
-	raw, err := c.stream(ctx, adminFsckPath, q, func(b json.RawMessage) {
-		var p fsckProgressJSON
-		if json.Unmarshal(b, &p) == nil {
-			pp.show(fsckProgressText(p))
-		}
-	})
-	pp.clear()
-	if err != nil {
-		return fmt.Errorf("fsck: %w", err)
-	}
 	var res fsckResultJSON
-	if err := json.Unmarshal(raw, &res); err != nil {
-		return fmt.Errorf("fsck: %s: malformed result: %w", endpoint, err)
+	if err := runMaint(ctx, c, "fsck", adminFsckPath, q, stderr, fsckProgressText, &res); err != nil {
+		return err
 	}
 	if asJSON {
 		err = printIndented(stdout, res)
