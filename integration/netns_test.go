@@ -1,7 +1,6 @@
 package integration
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -294,31 +293,8 @@ func startNodeIn(t *testing.T, o *nsOffice, dataDir, id string, extra ...string)
 	// If the test binary dies (a go test timeout runs no cleanups), take
 	// the node with it rather than leave it running in its namespace.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{cmd: cmd, stdout: &syncWriter{w: &bytes.Buffer{}}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
-	stderr := &syncWriter{w: p.stderr}
-	cmd.Stderr = stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			fmt.Fprintln(p.stdout, sc.Text())
-			if m := endpointRE.FindStringSubmatch(sc.Text()); m != nil {
-				select {
-				case found <- m[1]:
-				default:
-				}
-			}
-		}
-		io.Copy(io.Discard, stdout)
-	}()
-	go func() { p.done <- cmd.Wait() }()
+	p, found := launch(t, cmd)
+	stderr := cmd.Stderr.(*syncWriter)
 	t.Cleanup(func() {
 		p.kill()
 		if t.Failed() {

@@ -78,30 +78,28 @@ const (
 
 var endpointRE = regexp.MustCompile(`S3 endpoint http://(\S+)`)
 
-// startNode runs "s3mesh serve" on a free loopback port over dataDir and
-// waits until /health/ready answers 200.
-func startNode(t *testing.T, dataDir string, extra ...string) *proc {
+// launch starts cmd, an "s3mesh serve", collecting its output in a new
+// proc; found receives the S3 endpoint the node prints, and p.done its
+// exit.
+func launch(t *testing.T, cmd *exec.Cmd) (p *proc, found <-chan string) {
 	t.Helper()
-	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
-	cmd := exec.Command(s3meshBinary(t), args...)
-	cmd.Env = append(os.Environ(), "S3MESH_ACCESS_KEY="+procAccessKey, "S3MESH_SECRET_KEY="+procSecretKey)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &proc{cmd: cmd, stdout: &syncWriter{w: &bytes.Buffer{}}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
+	p = &proc{cmd: cmd, stdout: &syncWriter{w: &bytes.Buffer{}}, stderr: &bytes.Buffer{}, done: make(chan error, 1)}
 	cmd.Stderr = &syncWriter{w: p.stderr}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	found := make(chan string, 1)
+	endpoint := make(chan string, 1)
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			fmt.Fprintln(p.stdout, sc.Text())
 			if m := endpointRE.FindStringSubmatch(sc.Text()); m != nil {
 				select {
-				case found <- m[1]:
+				case endpoint <- m[1]:
 				default:
 				}
 			}
@@ -109,6 +107,17 @@ func startNode(t *testing.T, dataDir string, extra ...string) *proc {
 		io.Copy(io.Discard, stdout)
 	}()
 	go func() { p.done <- cmd.Wait() }()
+	return p, endpoint
+}
+
+// startNode runs "s3mesh serve" on a free loopback port over dataDir and
+// waits until /health/ready answers 200.
+func startNode(t *testing.T, dataDir string, extra ...string) *proc {
+	t.Helper()
+	args := append([]string{"serve", "--data", dataDir, "--listen", "127.0.0.1:0", "--p2p-listen", "/ip4/127.0.0.1/tcp/0"}, extra...)
+	cmd := exec.Command(s3meshBinary(t), args...)
+	cmd.Env = append(os.Environ(), "S3MESH_ACCESS_KEY="+procAccessKey, "S3MESH_SECRET_KEY="+procSecretKey)
+	p, found := launch(t, cmd)
 	t.Cleanup(func() { p.kill() })
 	select {
 	case p.endpoint = <-found:
