@@ -354,20 +354,30 @@ func (n *PebbleNamespace) DeleteObject(ctx context.Context, bucket, key string) 
 	return nil
 }
 
+// bucketIter returns an iterator over the keys under prefix p of an
+// existing bucket, or s3err.ErrNoSuchBucket; errors name the operation op.
+func (n *PebbleNamespace) bucketIter(ctx context.Context, bucket string, p []byte, op string) (*pebble.Iterator, error) {
+	ok, err := n.bucketExists(bucket)
+	if err == nil && !ok {
+		err = s3err.ErrNoSuchBucket
+	}
+	var it *pebble.Iterator
+	if err == nil {
+		it, err = n.prefixIter(ctx, p)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", op, bucket, err)
+	}
+	return it, nil
+}
+
 // Objects implements Namespace. The iterator reads a consistent snapshot
 // taken when it is created.
 func (n *PebbleNamespace) Objects(ctx context.Context, bucket, start string) (ObjectIterator, error) {
-	ok, err := n.bucketExists(bucket)
-	if err != nil {
-		return nil, fmt.Errorf("list objects %s: %w", bucket, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("list objects %s: %w", bucket, s3err.ErrNoSuchBucket)
-	}
 	p := objectPrefix(bucket)
-	it, err := n.prefixIter(ctx, p)
+	it, err := n.bucketIter(ctx, bucket, p, "list objects")
 	if err != nil {
-		return nil, fmt.Errorf("list objects %s: %w", bucket, err)
+		return nil, err
 	}
 	pi := &pebbleIter{it: it, bucket: bucket, prefix: p}
 	pi.Seek(start)

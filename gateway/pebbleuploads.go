@@ -274,17 +274,10 @@ func endUpload(b *pebble.Batch, ref UploadRef) error {
 // Uploads implements UploadStore. The iterator reads a consistent snapshot
 // taken when it is created.
 func (n *PebbleNamespace) Uploads(ctx context.Context, bucket string) (UploadIterator, error) {
-	ok, err := n.bucketExists(bucket)
-	if err != nil {
-		return nil, fmt.Errorf("list uploads %s: %w", bucket, err)
-	}
-	if !ok {
-		return nil, fmt.Errorf("list uploads %s: %w", bucket, s3err.ErrNoSuchBucket)
-	}
 	p := uploadPrefix(bucket)
-	it, err := n.prefixIter(ctx, p)
+	it, err := n.bucketIter(ctx, bucket, p, "list uploads")
 	if err != nil {
-		return nil, fmt.Errorf("list uploads %s: %w", bucket, err)
+		return nil, err
 	}
 	ui := &pebbleUploadIter{it: it, bucket: bucket, prefix: p}
 	ui.Seek("", "")
