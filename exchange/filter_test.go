@@ -10,6 +10,12 @@ import (
 
 // TestRequestFilter: while A's request filter refuses B, B cannot fetch
 // A's block; once it is removed, B can.
+//
+// A refused want is dropped, not remembered, so B learns of the block
+// only when it asks again. Bitswap asks again at once only for a want it
+// does not already hold: the second fetch waits until the first one's
+// cancel has left B's wantlist, or it would ride on the refused want until
+// the 30-second rebroadcast.
 func TestRequestFilter(t *testing.T) {
 	t.Parallel()
 	a := startNode(t, Config{}, nil, nodeOptions{})
@@ -20,6 +26,7 @@ func TestRequestFilter(t *testing.T) {
 	if _, err := fetch(b, blk.Cid(), 2*time.Second); err == nil {
 		t.Fatal("B fetched a block A's filter refuses")
 	}
+	waitFor(t, "B to drop its refused want", func() bool { return !containsCID(b.bs.GetWantlist(), blk.Cid()) })
 	a.SetRequestFilter(nil)
 	mustFetch(t, b, blk)
 }
