@@ -38,7 +38,10 @@ import (
 //
 // filter, when it holds a function, is asked too for every want a peer
 // sends (see Node.SetRequestFilter).
-func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, filter *atomic.Pointer[RequestFilter], traffic *trafficTracer, serverTracer tracer.Tracer) *bitswap.Bitswap {
+//
+// The Swarm returned beside it sends on the same network and sees every
+// message Bitswap receives.
+func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, filter *atomic.Pointer[RequestFilter], traffic *trafficTracer, serverTracer tracer.Tracer) (*bitswap.Bitswap, *Swarm) {
 	opts := []bitswap.Option{
 		bitswap.MaxOutstandingBytesPerPeer(cfg.MaxOutstandingBytesPerPeer),
 		bitswap.EngineBlockstoreWorkerCount(cfg.EngineBlockstoreWorkerCount),
@@ -60,8 +63,14 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 		st = tracers{st, serverTracer}
 	}
 	opts = append(opts, bitswap.WithClientOption(client.WithTracer(traffic)), bitswap.WithServerOption(server.WithTracer(st)))
-	net := countingNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), traffic: traffic}
-	return bitswap.New(ctx, net, nil, bs, opts...)
+	sw, net := NewSwarm(SwarmConfig{
+		Network: countingNetwork{BitSwapNetwork: bsnet.NewFromIpfsHost(h), traffic: traffic},
+		Store:   bs,
+		Logger:  cfg.Logger,
+	})
+	b := bitswap.New(ctx, net, nil, bs, opts...)
+	sw.SetNotify(b.NotifyNewBlocks)
+	return b, sw
 }
 
 // RequestFilter decides whether the Bitswap server answers peer p's want

@@ -18,6 +18,10 @@
 //     broadcast to connected peers, which are the only providers.
 //
 // [Node.Exchange] returns boxo's [exchange.Interface], for a blockservice.
+// [Node.Swarm] returns a [Swarm] on the same Bitswap network: it fetches a
+// set of blocks (the leaves of a replicated object) by asking chosen
+// peers for chosen blocks, each block once, from the holder expected to
+// deliver it first.
 //
 // Usage:
 //

@@ -47,6 +47,7 @@ type Node struct {
 	// filter is the request filter of SetRequestFilter.
 	filter atomic.Pointer[RequestFilter]
 	bs     *bitswap.Bitswap
+	swarm  *Swarm
 	peers  *peering
 	mdns   *mdnsDiscovery
 	notify *network.NotifyBundle
@@ -124,7 +125,7 @@ func newNode(cfg Config, key crypto.PrivKey, bs blockstore.Blockstore, opts node
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.bs = newBitswap(ctx, cfg, h, bs, allow, &n.filter, n.traffic, opts.serverTracer)
+	n.bs, n.swarm = newBitswap(ctx, cfg, h, bs, allow, &n.filter, n.traffic, opts.serverTracer)
 
 	if n.m != nil {
 		if err := n.m.register(cfg.Registerer); err != nil {
@@ -334,6 +335,10 @@ func (n *Node) disconnected(_ network.Network, c network.Conn) {
 // does. It reads the blockstore given to New to serve peers.
 func (n *Node) Exchange() boxoexchange.Interface { return n.bs }
 
+// Swarm returns the node's fetcher of block sets, which asks chosen peers
+// for chosen blocks over the same Bitswap network (see Swarm).
+func (n *Node) Swarm() *Swarm { return n.swarm }
+
 // Host returns the libp2p host, for protocols beyond Bitswap (pubsub).
 func (n *Node) Host() host.Host { return n.host }
 
@@ -429,6 +434,9 @@ func (n *Node) Peers() []PeerInfo {
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
 		var errs []error
+		if n.swarm != nil {
+			n.swarm.Close()
+		}
 		if n.bs != nil {
 			errs = append(errs, n.bs.Close())
 		}

@@ -1,0 +1,250 @@
+package exchange
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	blocks "github.com/ipfs/go-block-format"
+	"github.com/ipfs/go-cid"
+	"github.com/libp2p/go-libp2p/core/peer"
+)
+
+// sentTracer counts, per receiving peer and block, the blocks a node's
+// Bitswap server sent.
+type sentTracer struct {
+	mu   sync.Mutex
+	sent map[peer.ID]map[cid.Cid]int
+}
+
+func newSentTracer() *sentTracer { return &sentTracer{sent: map[peer.ID]map[cid.Cid]int{}} }
+
+func (s *sentTracer) MessageReceived(peer.ID, bsmsg.BitSwapMessage) {}
+
+func (s *sentTracer) MessageSent(p peer.ID, m bsmsg.BitSwapMessage) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, b := range m.Blocks() {
+		if s.sent[p] == nil {
+			s.sent[p] = map[cid.Cid]int{}
+		}
+		s.sent[p][b.Cid()]++
+	}
+}
+
+// to returns the blocks sent to p, by CID.
+func (s *sentTracer) to(p peer.ID) map[cid.Cid]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := map[cid.Cid]int{}
+	for c, n := range s.sent[p] {
+		out[c] = n
+	}
+	return out
+}
+
+// swarmBlocks puts n blocks of size bytes, distinct per tag, into the
+// given nodes' stores; it returns them in order.
+func swarmBlocks(t *testing.T, tag string, n, size int, into ...*testNode) []blocks.Block {
+	t.Helper()
+	out := make([]blocks.Block, n)
+	for i := range out {
+		data := make([]byte, size)
+		copy(data, fmt.Sprintf("%s block %d", tag, i))
+		out[i] = blocks.NewBlock(data)
+		for _, nd := range into {
+			if err := nd.store.Put(context.Background(), out[i]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return out
+}
+
+func cidsOf(bs []blocks.Block) []cid.Cid {
+	out := make([]cid.Cid, len(bs))
+	for i, b := range bs {
+		out[i] = b.Cid()
+	}
+	return out
+}
+
+// gotRecorder is a SetRequest.Got counting calls per block.
+type gotRecorder struct {
+	mu  sync.Mutex
+	got map[cid.Cid]int
+}
+
+func (g *gotRecorder) record(b blocks.Block) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.got == nil {
+		g.got = map[cid.Cid]int{}
+	}
+	g.got[b.Cid()]++
+}
+
+// TestSwarmFetchSet: C fetches a set of 24 blocks from A, which holds all
+// of them (the writer), and B, which holds the first half. Every block
+// arrives exactly once in all (no block is sent twice), is stored and
+// reported once, and A sends at least the half only it holds.
+func TestSwarmFetchSet(t *testing.T) {
+	t.Parallel()
+	trA, trB := newSentTracer(), newSentTracer()
+	a := startNode(t, Config{}, nil, nodeOptions{serverTracer: trA})
+	b := startNode(t, Config{}, nil, nodeOptions{serverTracer: trB})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	first := swarmBlocks(t, "first", 12, 64<<10, a, b)
+	second := swarmBlocks(t, "second", 12, 64<<10, a)
+	all := append(append([]blocks.Block(nil), first...), second...)
+	connect(t, c, a)
+	connect(t, c, b)
+
+	var rec gotRecorder
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.Swarm().FetchSet(ctx, SetRequest{Blocks: cidsOf(all), Got: rec.record}); err != nil {
+		t.Fatalf("fetch set: %v", err)
+	}
+	for _, blk := range all {
+		got, err := c.store.Get(ctx, blk.Cid())
+		if err != nil {
+			t.Fatalf("block %s not stored: %v", blk.Cid(), err)
+		}
+		if string(got.RawData()) != string(blk.RawData()) {
+			t.Fatalf("block %s stored with other bytes", blk.Cid())
+		}
+		if n := rec.got[blk.Cid()]; n != 1 {
+			t.Errorf("Got called %d times for %s, want 1", n, blk.Cid())
+		}
+	}
+	fromA, fromB := trA.to(c.ID()), trB.to(c.ID())
+	for _, blk := range all {
+		if n := fromA[blk.Cid()] + fromB[blk.Cid()]; n != 1 {
+			t.Errorf("block %s sent %d times (A %d, B %d), want once", blk.Cid(), n, fromA[blk.Cid()], fromB[blk.Cid()])
+		}
+	}
+	for _, blk := range second {
+		if fromA[blk.Cid()] != 1 {
+			t.Errorf("block %s, held by A only, not sent by A", blk.Cid())
+		}
+	}
+	t.Logf("A sent %d blocks, B %d", len(fromA), len(fromB))
+}
+
+// TestSwarmLocalAndEmpty: a set whose blocks are all local returns at
+// once without calling Got; a set listing a block twice is an error.
+func TestSwarmLocalAndEmpty(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	bs := swarmBlocks(t, "local", 3, 100, a)
+	var rec gotRecorder
+	if err := a.Swarm().FetchSet(context.Background(), SetRequest{Blocks: cidsOf(bs), Got: rec.record}); err != nil {
+		t.Fatalf("fetch local set: %v", err)
+	}
+	if len(rec.got) != 0 {
+		t.Errorf("Got called for local blocks: %v", rec.got)
+	}
+	if err := a.Swarm().FetchSet(context.Background(), SetRequest{}); err != nil {
+		t.Fatalf("fetch empty set: %v", err)
+	}
+	other := blocks.NewBlock([]byte("not here"))
+	err := a.Swarm().FetchSet(context.Background(), SetRequest{Blocks: []cid.Cid{other.Cid(), other.Cid()}})
+	if err == nil {
+		t.Fatal("a set listing a block twice was accepted")
+	}
+}
+
+// TestSwarmPeerArrivesLater: a fetch waits for a holder; when one
+// connects mid-fetch, it is subscribed and asked, and the fetch ends.
+func TestSwarmPeerArrivesLater(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	bs := swarmBlocks(t, "later", 5, 10<<10, a)
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		done <- c.Swarm().FetchSet(ctx, SetRequest{Blocks: cidsOf(bs)})
+	}()
+	select {
+	case err := <-done:
+		t.Fatalf("fetch ended with no peer: %v", err)
+	case <-time.After(200 * time.Millisecond):
+	}
+	connect(t, c, a)
+	if err := <-done; err != nil {
+		t.Fatalf("fetch set: %v", err)
+	}
+	for _, blk := range bs {
+		if has, _ := c.store.Has(context.Background(), blk.Cid()); !has {
+			t.Errorf("block %s not stored", blk.Cid())
+		}
+	}
+}
+
+// TestSwarmCancelWithdrawsWants: a fetch of a block no one has ends with
+// its context, and its want-haves are withdrawn from the peer's ledger.
+func TestSwarmCancelWithdrawsWants(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	connect(t, c, a)
+	absent := blocks.NewBlock([]byte("no one has this"))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- c.Swarm().FetchSet(ctx, SetRequest{Blocks: []cid.Cid{absent.Cid()}}) }()
+	waitFor(t, "A to register C's want-have", func() bool {
+		return containsCID(a.bs.WantlistForPeer(c.ID()), absent.Cid())
+	})
+	cancel()
+	if err := <-done; !errors.Is(err, context.Canceled) {
+		t.Fatalf("fetch set = %v, want context.Canceled", err)
+	}
+	waitFor(t, "A to drop C's want-have", func() bool {
+		return !containsCID(a.bs.WantlistForPeer(c.ID()), absent.Cid())
+	})
+	// The subscription worked: had A got the block, it would have said so.
+	// A later fetch, once A has it, succeeds.
+	if err := a.store.Put(context.Background(), absent); err != nil {
+		t.Fatal(err)
+	}
+	ctx2, cancel2 := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel2()
+	if err := c.Swarm().FetchSet(ctx2, SetRequest{Blocks: []cid.Cid{absent.Cid()}}); err != nil {
+		t.Fatalf("fetch set after A got the block: %v", err)
+	}
+}
+
+// TestSwarmHaveOnArrival: a holder that gets the block after the fetch
+// began announces it (its Bitswap server kept the want-have) and is asked.
+func TestSwarmHaveOnArrival(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	connect(t, c, a)
+	late := blocks.NewBlock(make([]byte, 50<<10))
+	done := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+		defer cancel()
+		done <- c.Swarm().FetchSet(ctx, SetRequest{Blocks: []cid.Cid{late.Cid()}})
+	}()
+	waitFor(t, "A to register C's want-have", func() bool {
+		return containsCID(a.bs.WantlistForPeer(c.ID()), late.Cid())
+	})
+	if err := a.store.Put(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Exchange().NotifyNewBlocks(context.Background(), late); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("fetch set: %v", err)
+	}
+}
