@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"s3mesh/blockstore"
+	s3exchange "s3mesh/exchange"
 )
 
 // DefaultChunkSize is the UnixFS leaf size in bytes: 1 MiB.
@@ -115,12 +117,12 @@ type Config struct {
 	// which it returns false is rejected (and not relayed). nil accepts
 	// every peer the host is connected to.
 	AllowPeer func(peer.ID) bool
-	// SeedGrace is how long, after a peer asked this node for a block of
-	// an object this node just wrote into a replicated bucket, other peers
-	// asking for that block are refused so that they fetch it from that
-	// peer (see seeder). Zero means DefaultSeedGrace; negative turns
-	// seeding off. The exchange must consult Node.AllowBlockRequest.
-	SeedGrace time.Duration
+	// Swarm, when not nil, fetches the leaves of replicated objects: each
+	// block asked of one peer that holds it, chosen by expected delivery
+	// time (see exchange.Swarm), rather than through a Bitswap session,
+	// which asks every peer. Build it on the same network and block store
+	// as Exchange. nil fetches them through Exchange.
+	Swarm SetFetcher
 	// MultipartMaxAge is how long a multipart upload may stay in progress:
 	// a background janitor aborts uploads initiated longer ago than this,
 	// checking every min(1h, MultipartMaxAge/4), at least a second apart,
@@ -160,9 +162,6 @@ const DefaultMultipartMaxAge = 7 * 24 * time.Hour
 func (c Config) withDefaults() Config {
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir
-	}
-	if c.SeedGrace == 0 {
-		c.SeedGrace = DefaultSeedGrace
 	}
 	if c.ChunkSize == 0 {
 		c.ChunkSize = DefaultChunkSize
@@ -233,4 +232,11 @@ func (c Config) Validate() error {
 		return fmt.Errorf("gateway config: invalid node ID %q: want printable ASCII without '/' or spaces, at most 128 bytes", c.NodeID)
 	}
 	return nil
+}
+
+// SetFetcher fetches a set of blocks, storing each in the node's block
+// store (exchange.Swarm implements it). FetchSet returns nil once every
+// block is stored, or an error; ctx ends it.
+type SetFetcher interface {
+	FetchSet(ctx context.Context, req s3exchange.SetRequest) error
 }

@@ -82,7 +82,7 @@ type onceFetcher struct {
 // from the block store if one just stored it, or else fetched through this
 // session and stored.
 func (s *onceFetcher) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, error) {
-	st := &s.o.stripes[maphash.Bytes(s.o.seed, c.Bytes())%uint64(len(s.o.stripes))]
+	st := s.o.stripe(c)
 	for {
 		st.mu.Lock()
 		if fl := st.flights[c]; fl != nil {
@@ -133,4 +133,42 @@ func (s *onceFetcher) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, er
 // namespace fetches its deltas so; no read shares them).
 func (s *onceFetcher) GetBlocks(ctx context.Context, ks []cid.Cid) (<-chan blocks.Block, error) {
 	return s.f.GetBlocks(ctx, ks)
+}
+
+// claim registers a fetch in flight for each block of cs that is not in
+// flight already, for a fetcher other than a session (the replicator's
+// swarm fetch): a session read of one of them waits for it. It returns
+// the flights claimed, by CID; the caller must land every one.
+func (o *onceExchange) claim(cs []cid.Cid) map[cid.Cid]*flight {
+	out := make(map[cid.Cid]*flight, len(cs))
+	for _, c := range cs {
+		st := o.stripe(c)
+		st.mu.Lock()
+		if st.flights[c] == nil {
+			fl := &flight{done: make(chan struct{})}
+			st.flights[c] = fl
+			out[c] = fl
+		}
+		st.mu.Unlock()
+	}
+	return out
+}
+
+// land ends a claimed flight: blk, stored by the caller, or err.
+func (o *onceExchange) land(c cid.Cid, fl *flight, blk blocks.Block, err error) {
+	if err != nil {
+		blk = nil
+	}
+	fl.blk, fl.err = blk, err
+	st := o.stripe(c)
+	st.mu.Lock()
+	if st.flights[c] == fl {
+		delete(st.flights, c)
+	}
+	st.mu.Unlock()
+	close(fl.done)
+}
+
+func (o *onceExchange) stripe(c cid.Cid) *onceStripe {
+	return &o.stripes[maphash.Bytes(o.seed, c.Bytes())%uint64(len(o.stripes))]
 }

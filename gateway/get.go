@@ -27,14 +27,15 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string) (*s3api.Object
 	if err != nil {
 		return nil, nil, fmt.Errorf("get %s/%s: record root: %w", bucket, key, err)
 	}
-	return objectInfo(rec), &content{n: n, root: root, size: rec.Size}, nil
+	return objectInfo(rec), &content{n: n, bucket: bucket, key: key, root: root, size: rec.Size}, nil
 }
 
 // content is one object version's DAG.
 type content struct {
-	n    *Node
-	root cid.Cid
-	size int64
+	n           *Node
+	bucket, key string
+	root        cid.Cid
+	size        int64
 }
 
 // Open implements s3api.Content. The reader walks the DAG from the root,
@@ -59,7 +60,12 @@ func (c *content) Open(ctx context.Context, offset, length int64) (io.ReadCloser
 		return r, nil
 	}
 	r.wg.Add(1)
-	go r.walk(c.root, offset, offset+length)
+	go func() {
+		if c.bucket != "" && c.n.repl != nil {
+			c.n.repl.awaitClaim(ctx, c.bucket, c.key, c.root.String())
+		}
+		r.walk(c.root, offset, offset+length)
+	}()
 	return r, nil
 }
 

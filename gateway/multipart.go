@@ -307,9 +307,6 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 	// upload must still exist when the object is committed (checked under
 	// the key's lock), so a completion racing an abort or another
 	// completion of this upload on this node publishes nothing after it.
-	if n.repl.isReplicated(in.Bucket) {
-		n.seedObject(rec.Root) // before the record is published
-	}
 	if err := n.ns.PutObject(ctx, rec, func(cur *ObjectRecord) error {
 		if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 			return err

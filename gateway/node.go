@@ -50,8 +50,8 @@ type Node struct {
 	metrics *metrics
 	// repl fetches the objects of replicated buckets (see replicate.go).
 	repl *replicator
-	// seed is nil when SeedGrace is negative.
-	seed *seeder
+	// once is the exchange reads go through, nil without an exchange.
+	once *onceExchange
 
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
@@ -125,14 +125,12 @@ func New(cfg Config) (*Node, error) {
 	var exch exchange.Interface
 	if cfg.Exchange != nil {
 		// Each block once, whichever reads want it (see onceExchange).
-		exch = newOnceExchange(&verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}, bs.Blockstore())
+		n.once = newOnceExchange(&verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}, bs.Blockstore())
+		exch = n.once
 	}
 	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	n.repl = newReplicator(n, nodeID)
-	if cfg.SeedGrace >= 0 {
-		n.seed = newSeeder(cfg.SeedGrace, cfg.Clock)
-	}
 	ns, err := OpenCRDTNamespace(CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
 		NodeID:              nodeID,

@@ -98,10 +98,6 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		Checksums:          cloneMap(in.Checksums),
 		Tags:               cloneMap(in.Tags),
 	}
-	if n.repl.isReplicated(in.Bucket) {
-		// Before the record is published: offices ask at once.
-		n.seedObject(rec.Root)
-	}
 	if err := n.ns.PutObject(ctx, rec, check); err != nil {
 		if errors.Is(err, s3err.ErrNoSuchBucket) || errors.Is(err, s3err.ErrPreconditionFailed) || errors.Is(err, s3err.ErrNoSuchKey) {
 			return nil, "rejected", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)

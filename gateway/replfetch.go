@@ -18,6 +18,7 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	s3exchange "s3mesh/exchange"
 	"s3mesh/s3api/s3err"
 )
 
@@ -66,8 +67,10 @@ type replFetch struct {
 //     Config.ReplicationWindow at once, which lists the raw leaves in file
 //     order;
 //  3. the leaves missing locally are fetched in this node's order (see
-//     startLeaf), at most Config.ReplicationWindow in flight; each is
-//     stored by the block service as it arrives;
+//     stripe), at most Config.ReplicationWindow in flight: by
+//     Config.Swarm when set (see replFetch.swarm; the node's first
+//     stretch of leaves is its share), otherwise through the session;
+//     each is stored as it arrives;
 //  4. every block is checked to be local again.
 //
 // Step 4 closes a race with GC: GC marks a live DAG through the blocks it
@@ -133,7 +136,20 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 	f.a.bytesLocal.Store(bytesLocal + f.inline)
 	f.r.saveProgress(f.a)
 
-	order := rotate(missing, f.r.startLeaf(root.String(), len(f.leaves)))
+	start, end := f.r.stripe(root.String(), len(f.leaves))
+	order := rotate(missing, start)
+	if sw := f.r.n.cfg.Swarm; sw == nil || f.r.n.once == nil {
+		f.a.markClaimed() // sessions: a GET shares the blocks in flight
+	} else {
+		share := 0 // alone: every leaf
+		if end > start {
+			share = sort.SearchInts(missing, end) - sort.SearchInts(missing, start)
+		}
+		var err error
+		if order, err = f.swarm(sw, order, share); err != nil {
+			return err
+		}
+	}
 	err := f.parallel(len(order), func(j int) error {
 		l := f.leaves[order[j]]
 		b, err := f.get(l.c)
@@ -160,6 +176,92 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 		}
 	}
 	return nil
+}
+
+// errSwarmUnlanded ends the flight of a leaf the swarm fetch did not hand
+// over itself: a read waiting for it looks again.
+var errSwarmUnlanded = errors.New("swarm fetch ended without this block")
+
+// swarm fetches the leaves order (indices into f.leaves) through the
+// node's swarm fetcher, all but those another read of this node is
+// fetching already, which it returns for the session to wait for. A GET
+// of a leaf the swarm fetches waits for it (onceExchange.claim).
+func (f *replFetch) swarm(sw SetFetcher, order []int, share int) ([]int, error) {
+	once := f.r.n.once
+	cs := make([]cid.Cid, len(order))
+	for j, i := range order {
+		cs[j] = f.leaves[i].c
+	}
+	claimed := once.claim(cs)
+	f.a.markClaimed()
+	var (
+		rest  []int
+		req   = s3exchange.SetRequest{Window: f.r.window, Share: share}
+		leafs = make(map[cid.Cid]replLeaf, len(claimed))
+	)
+	for j, i := range order {
+		if claimed[cs[j]] == nil {
+			rest = append(rest, i)
+			if j < share {
+				req.Share--
+			}
+			continue
+		}
+		req.Blocks = append(req.Blocks, cs[j])
+		req.Sizes = append(req.Sizes, f.leaves[i].size)
+		leafs[cs[j]] = f.leaves[i]
+	}
+	var (
+		mu      sync.Mutex
+		sizeErr error
+	)
+	req.Got = func(b blocks.Block) {
+		c := b.Cid()
+		mu.Lock()
+		fl := claimed[c]
+		delete(claimed, c)
+		mu.Unlock()
+		if fl == nil {
+			return
+		}
+		l := leafs[c]
+		if int64(len(b.RawData())) != l.size {
+			mu.Lock()
+			sizeErr = fmt.Errorf("block %s: %d bytes, its parent says %d", c, len(b.RawData()), l.size)
+			mu.Unlock()
+			once.land(c, fl, nil, sizeErr)
+			return
+		}
+		once.land(c, fl, b, nil)
+		f.last.Store(time.Now().UnixNano())
+		f.a.leavesLocal.Add(1)
+		f.a.bytesLocal.Add(l.size)
+		f.r.metrics.fetchedBlocks.Inc()
+		f.r.metrics.fetchedBytes.Add(float64(l.size))
+	}
+	if f.waiting.Add(1) == 1 {
+		f.last.Store(time.Now().UnixNano())
+	}
+	err := sw.FetchSet(f.ctx, req)
+	f.waiting.Add(-1)
+	mu.Lock()
+	defer mu.Unlock()
+	for c, fl := range claimed {
+		// Stored meanwhile by another read (FetchSet found it local).
+		once.land(c, fl, nil, errSwarmUnlanded)
+		if err == nil {
+			f.a.leavesLocal.Add(1)
+			f.a.bytesLocal.Add(leafs[c].size)
+		}
+	}
+	claimed = nil
+	switch {
+	case err != nil:
+		return nil, fmt.Errorf("fetch leaves: %w", err)
+	case sizeErr != nil:
+		return nil, sizeErr
+	}
+	return rest, nil
 }
 
 func replLeafCIDs(ls []replLeaf) []cid.Cid {
@@ -382,8 +484,11 @@ func (r *replicator) saveProgress(a *replActive) {
 	}
 }
 
-// startLeaf returns the leaf, of an object of n leaves, at which this node
-// starts fetching; it then goes on in order and wraps around.
+// stripe returns this node's stripe of an object of n leaves: the leaf
+// [start] at which it starts fetching (it then goes on in order and wraps
+// around), and the end of its share, the leaves it asks the writer for
+// (see exchange.SetRequest.Share); end is start when this node sees no
+// other participant.
 //
 // Offices start on different stripes so that they can serve each other:
 // node i of the N participants (this node and the peers it sees on the
@@ -398,18 +503,19 @@ func (r *replicator) saveProgress(a *replActive) {
 // where GETs start. Nodes that momentarily see different participant sets
 // may pick the same stripe; that costs overlap, never correctness. Alone
 // (or without pubsub), the start is a hash of this node's ID and the root.
-func (r *replicator) startLeaf(root string, n int) int {
+func (r *replicator) stripe(root string, n int) (start, end int) {
 	if n <= 1 {
-		return 0
+		return 0, 0
 	}
 	ids := r.participants()
 	if len(ids) <= 1 {
-		return int(fnvHash(r.self+"\x00"+root) % uint64(n))
+		start = int(fnvHash(r.self+"\x00"+root) % uint64(n))
+		return start, start
 	}
 	i := sort.SearchStrings(ids, r.self)
 	N := len(ids)
 	s := (i + int(fnvHash(root)%uint64(N))) % N
-	return int(int64(s) * int64(n) / int64(N))
+	return int(int64(s) * int64(n) / int64(N)), int(int64(s+1) * int64(n) / int64(N))
 }
 
 // participants returns the sorted IDs of this node and of the peers it

@@ -161,8 +161,33 @@ type replItem struct {
 type replActive struct {
 	bucket, key, root string
 	cancel            context.CancelCauseFunc
+	// claimed is closed once the swarm fetch has claimed the leaves (a
+	// GET of the object then waits for them instead of asking peers
+	// itself), when the fetch goes through sessions, or when it ends.
+	claimed   chan struct{}
+	claimOnce sync.Once
 	// progress, updated as blocks arrive
 	leavesLocal, leavesTotal, bytesLocal atomic.Int64
+}
+
+func (a *replActive) markClaimed() { a.claimOnce.Do(func() { close(a.claimed) }) }
+
+// awaitClaim waits, until ctx ends, for an active fetch of root at
+// bucket/key to claim its leaves (see replActive.claimed); it returns at
+// once when there is none. A GET calls it before reading, so that every
+// office reading a new object does not ask the writer for its first
+// leaves while the swarm fetch starts.
+func (r *replicator) awaitClaim(ctx context.Context, bucket, key, root string) {
+	r.mu.Lock()
+	a := r.active[replName(bucket, key)]
+	r.mu.Unlock()
+	if a == nil || a.root != root {
+		return
+	}
+	select {
+	case <-a.claimed:
+	case <-ctx.Done():
+	}
 }
 
 // progress copies a's progress into its queue entry x.
@@ -834,7 +859,7 @@ func (r *replicator) nextDue(ctx context.Context) (bucket, key string, e replEnt
 // launch starts fetching one queue entry.
 func (r *replicator) launch(parent context.Context, bucket, key string, e replEntry) {
 	ctx, cancel := context.WithCancelCause(parent)
-	a := &replActive{bucket: bucket, key: key, root: e.Root, cancel: cancel}
+	a := &replActive{bucket: bucket, key: key, root: e.Root, cancel: cancel, claimed: make(chan struct{})}
 	a.leavesLocal.Store(e.LeavesLocal)
 	a.leavesTotal.Store(e.LeavesTotal)
 	a.bytesLocal.Store(e.BytesLocal)
@@ -846,6 +871,7 @@ func (r *replicator) launch(parent context.Context, bucket, key string, e replEn
 	go func() {
 		defer r.workers.Done()
 		r.work(ctx, parent, bucket, key, e, a)
+		a.markClaimed()
 		cancel(nil)
 		r.mu.Lock()
 		if r.active[name] == a {

@@ -93,6 +93,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		Chunker:           cfg.Chunker,
 		Blockstore:        blocks,
 		Exchange:          p2p.Exchange(),
+		Swarm:             p2p.Swarm(),
 		FetchTimeout:      cfg.FetchTimeout,
 		FetchWindow:       cfg.FetchWindow,
 		MultipartMaxAge:   cfg.MultipartMaxAge,
@@ -108,8 +109,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
 	}
 	defer closeLogged(logger, "storage", node.Close)
-	p2p.SetRequestFilter(node.AllowBlockRequest) // seeding of replicated objects
-	defer p2p.SetRequestFilter(nil)
 
 	store, err := s3api.NewStoreWithMetrics(node, reg)
 	if err != nil {

@@ -19,7 +19,6 @@ package gatewaytest
 import (
 	"context"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -28,10 +27,10 @@ import (
 	"github.com/ipfs/go-cid"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/host"
-	"github.com/libp2p/go-libp2p/core/peer"
 	mocknet "github.com/libp2p/go-libp2p/p2p/net/mock"
 
 	"s3mesh/blockstore"
+	"s3mesh/exchange"
 	"s3mesh/gateway"
 )
 
@@ -42,6 +41,9 @@ type Net struct {
 	// BitswapOptions are given to the Bitswap of every node made after
 	// they are set. nil: Bitswap's defaults.
 	BitswapOptions []bitswap.Option
+	// NoSwarm leaves Config.Swarm nil on nodes made after it is set: they
+	// replicate through Bitswap sessions alone.
+	NoSwarm bool
 }
 
 // NewNet returns an empty network, closed when t ends.
@@ -59,6 +61,9 @@ type Node struct {
 	Host host.Host
 	// Bitswap is the node's exchange, serving its block store.
 	Bitswap *bitswap.Bitswap
+	// Swarm is the node's set fetcher, on Bitswap's network (given to the
+	// gateway as Config.Swarm unless the Net's NoSwarm is set).
+	Swarm *exchange.Swarm
 	// Blocks is the node's block store.
 	Blocks *blockstore.Store
 	// PubSub is the node's GossipSub router; nil unless made by
@@ -101,14 +106,9 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		t.Fatalf("new node: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	// The node's block request filter (seeding of replicated objects),
-	// once the node exists.
-	var gwNode atomic.Pointer[gateway.Node]
-	opts := append([]bitswap.Option{bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
-		g := gwNode.Load()
-		return g == nil || g.AllowBlockRequest(p, c)
-	})}, n.BitswapOptions...)
-	bsw := bitswap.New(ctx, bsnet.NewFromIpfsHost(h), nil, bs.Blockstore(), opts...)
+	sw, net := exchange.NewSwarm(exchange.SwarmConfig{Network: bsnet.NewFromIpfsHost(h), Store: bs.Blockstore()})
+	bsw := bitswap.New(ctx, net, nil, bs.Blockstore(), n.BitswapOptions...)
+	sw.SetNotify(bsw.NotifyNewBlocks)
 	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
 	if replicated {
 		// GossipSub drops the first messages to a peer just connected; a
@@ -119,6 +119,9 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		m(&cfg)
 	}
 	cfg.DataDir, cfg.Blockstore, cfg.Exchange = dir, bs, bsw
+	if !n.NoSwarm {
+		cfg.Swarm = sw
+	}
 	var ps *pubsub.PubSub
 	if replicated {
 		// GossipSub lives until cancel, after the gateway node closed.
@@ -137,8 +140,7 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		bs.Close()
 		t.Fatalf("new node: %v", err)
 	}
-	gwNode.Store(gw)
-	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Blocks: bs, PubSub: ps, cancel: cancel}
+	nd := &Node{Node: gw, Host: h, Bitswap: bsw, Swarm: sw, Blocks: bs, PubSub: ps, cancel: cancel}
 	t.Cleanup(func() {
 		if err := nd.Close(); err != nil {
 			t.Errorf("close node: %v", err)
@@ -181,6 +183,7 @@ func (nd *Node) Wantlist() []cid.Cid { return nd.Bitswap.GetWantlist() }
 func (nd *Node) Close() error {
 	nd.closeOnce.Do(func() {
 		err := nd.Node.Close()
+		nd.Swarm.Close()
 		nd.Bitswap.Close()
 		nd.cancel()
 		if cerr := nd.Blocks.Close(); err == nil {
