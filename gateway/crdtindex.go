@@ -317,17 +317,21 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 	}
 	n.addUsage(du)
 	if visible {
-		n.notifyObject(pk.bucket, pk.key, e.payload)
+		n.notifyObject(pk.bucket, pk.key, e.payload, pk.version)
 	}
 	return nil
 }
 
-// notifyObject calls CRDTConfig.OnObject with a record made visible.
-func (n *CRDTNamespace) notifyObject(bucket, key string, payload []byte) {
+// notifyObject calls CRDTConfig.OnObject with a record made visible,
+// written as version.
+func (n *CRDTNamespace) notifyObject(bucket, key string, payload []byte, version string) {
 	if n.cfg.OnObject == nil {
 		return
 	}
 	if rec, err := decodeObject(bucket, key, payload); err == nil {
+		if _, _, node, err := parseVersion(version); err == nil {
+			rec.Writer = node
+		}
 		n.cfg.OnObject(rec)
 	}
 }
@@ -397,7 +401,7 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 	}
 	if cutMoved || wasVisible != bs.exists() {
 		for _, v := range made {
-			n.notifyObject(pk.bucket, v.key, v.payload)
+			n.notifyObject(pk.bucket, v.key, v.payload, v.version)
 		}
 	}
 	return nil
@@ -405,8 +409,8 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 
 // madeVisible is an object a bucket rescan made visible.
 type madeVisible struct {
-	key     string
-	payload []byte
+	key, version string
+	payload      []byte
 }
 
 // rescanBucket recomputes the o/ keys of a bucket whose existence or cut
@@ -447,7 +451,7 @@ func (n *CRDTNamespace) rescanBucket(b *pebble.Batch, bucket string, bs bucketSt
 		}
 		du.add(d)
 		if visible && d.objects > 0 && n.cfg.OnObject != nil {
-			made = append(made, madeVisible{key: key, payload: slices.Clone(w.payload)})
+			made = append(made, madeVisible{key: key, payload: slices.Clone(w.payload), version: w.version})
 		}
 	}
 	return du, made, it.Error()

@@ -217,8 +217,8 @@ func TestCrdtUpdateBucket(t *testing.T) {
 }
 
 // TestCrdtHooks: OnObject sees objects made visible by remote puts and by
-// a bucket re-created, OnBucket sees settings changes; deletes call
-// neither.
+// a bucket re-created, with their writer, OnBucket sees settings changes;
+// deletes call neither.
 func TestCrdtHooks(t *testing.T) {
 	peers := newCrdtPeers(t, 2)
 	a, b := peers[0], peers[1]
@@ -227,7 +227,11 @@ func TestCrdtHooks(t *testing.T) {
 	var buckets []BucketRecord
 	b.close(t)
 	b.mod = func(c *CRDTConfig) {
-		c.OnObject = func(r *ObjectRecord) { mu.Lock(); objects = append(objects, r.Key+"="+r.ETag); mu.Unlock() }
+		c.OnObject = func(r *ObjectRecord) {
+			mu.Lock()
+			objects = append(objects, r.Key+"="+r.ETag+"@"+r.Writer)
+			mu.Unlock()
+		}
 		c.OnBucket = func(r *BucketRecord) { mu.Lock(); buckets = append(buckets, *r); mu.Unlock() }
 	}
 	b.open(t)
@@ -253,7 +257,8 @@ func TestCrdtHooks(t *testing.T) {
 			return fmt.Errorf("buckets %+v", buckets)
 		}
 		// e1 is reported only when it arrives before e2.
-		if got := fmt.Sprint(objects); got != "[k=e1 k=e2]" && got != "[k=e2]" {
+		w := "@" + a.ex.ID().String()
+		if got := fmt.Sprint(objects); got != "[k=e1"+w+" k=e2"+w+"]" && got != "[k=e2"+w+"]" {
 			return fmt.Errorf("objects %q", objects)
 		}
 		return nil

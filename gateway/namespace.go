@@ -45,6 +45,10 @@ type ObjectRecord struct {
 	// PartSizes are the sizes of the parts of an object assembled from a
 	// multipart upload, in order; nil for an object written in one PUT.
 	PartSizes []int64
+	// Writer is the NodeID of the node that wrote the record, where the
+	// namespace reports it (CRDTConfig.OnObject); empty otherwise. It is
+	// not part of what is stored.
+	Writer string
 }
 
 // PutCheck decides, atomically with a commit, whether the commit may

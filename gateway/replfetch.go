@@ -42,9 +42,10 @@ type replLeaf struct {
 
 // replFetch is one attempt at fetching one object.
 type replFetch struct {
-	r   *replicator
-	a   *replActive
-	ctx context.Context // the attempt's, carrying its session
+	r      *replicator
+	a      *replActive
+	writer string          // the record's writer, "" when unknown
+	ctx    context.Context // the attempt's, carrying its session
 	// last is when a block last arrived from the exchange, or when the
 	// attempt started waiting for one (Unix ns); waiting counts the
 	// blocks being fetched from the exchange.
@@ -97,7 +98,7 @@ func (r *replicator) fetchObject(ctx context.Context, bucket, key string, e repl
 	if err != nil {
 		return fmt.Errorf("%w: record root %q: %v", errReplDropped, e.Root, err)
 	}
-	f := &replFetch{r: r, a: a, ctx: blockservice.ContextWithSession(ctx, r.n.bserv)}
+	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: blockservice.ContextWithSession(ctx, r.n.bserv)}
 	f.last.Store(time.Now().UnixNano())
 	watchDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -136,7 +137,7 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 	f.a.bytesLocal.Store(bytesLocal + f.inline)
 	f.r.saveProgress(f.a)
 
-	start, end := f.r.stripe(root.String(), len(f.leaves))
+	start, end := f.r.stripe(root.String(), len(f.leaves), f.writer)
 	order := rotate(missing, start)
 	if sw := f.r.n.cfg.Swarm; sw == nil || f.r.n.once == nil {
 		f.a.markClaimed() // sessions: a GET shares the blocks in flight
@@ -492,22 +493,27 @@ func (r *replicator) saveProgress(a *replActive) {
 //
 // Offices start on different stripes so that they can serve each other:
 // node i of the N participants (this node and the peers it sees on the
-// namespace topic, sorted by ID) starts at leaf floor(s·n/N) with s = (i +
-// h(root)) mod N. While B fetches stripe 1 from the origin, C fetches
-// stripe 2; when B reaches stripe 2, C has it, and B's session (which
-// broadcasts its wants to every connected peer) gets those blocks from C as
-// well as from the origin. The origin thus sends each stripe about once
-// early on, instead of every office pulling leaf 0, then leaf 1, from it.
-// The h(root) term moves the origin's own slot, which no one fetches, from
-// object to object, and keeps the node sorted first from always starting
-// where GETs start. Nodes that momentarily see different participant sets
-// may pick the same stripe; that costs overlap, never correctness. Alone
-// (or without pubsub), the start is a hash of this node's ID and the root.
-func (r *replicator) stripe(root string, n int) (start, end int) {
+// namespace topic, sorted by ID, without the record's writer when it is
+// known) starts at leaf floor(s·n/N) with s = (i + h(root)) mod N, and its
+// share ends where the next stripe starts. While B fetches stripe 1 from
+// the writer, C fetches stripe 2, and each takes the other's from the
+// other: the writer sends each stripe about once, instead of every office
+// pulling leaf 0, then leaf 1, from it. When the writer is not known (an
+// object found by a scan rather than announced), it counts as a
+// participant and its stripe is no one's share: the offices done first
+// pick it up (see exchange.SetRequest.Share). The h(root) term keeps the
+// node sorted first from always starting where GETs start. Nodes that
+// momentarily see different participant sets may pick overlapping
+// stripes; that costs overlap, never correctness. Alone (or without
+// pubsub), the start is a hash of this node's ID and the root.
+func (r *replicator) stripe(root string, n int, writer string) (start, end int) {
 	if n <= 1 {
 		return 0, 0
 	}
 	ids := r.participants()
+	if writer != "" && writer != r.self {
+		ids = slices.DeleteFunc(ids, func(id string) bool { return id == writer })
+	}
 	if len(ids) <= 1 {
 		start = int(fnvHash(r.self+"\x00"+root) % uint64(n))
 		return start, start

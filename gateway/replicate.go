@@ -137,6 +137,9 @@ func replName(bucket, key string) string { return bucket + "/" + key }
 type replEntry struct {
 	Root string `json:"root"`
 	Size int64  `json:"size"`
+	// Writer is the node that wrote the record, when known: it holds
+	// every block and has no share of its own (see replicator.stripe).
+	Writer string `json:"writer,omitempty"`
 	// LeavesTotal is 0 until the DAG's structure is known.
 	LeavesLocal int64 `json:"leaves_local"`
 	LeavesTotal int64 `json:"leaves_total"`
@@ -155,6 +158,7 @@ func (e replEntry) pendingBytes() int64 { return max(0, e.Size-e.BytesLocal) }
 type replItem struct {
 	bucket, key, root string
 	size              int64
+	writer            string // ObjectRecord.Writer
 }
 
 // replActive is an object being fetched.
@@ -296,7 +300,7 @@ func (r *replicator) onObject(rec *ObjectRecord) {
 	queued := false
 	if r.loaded && r.replicated[rec.Bucket] {
 		if len(r.inObjects) < replInboxMax {
-			r.inObjects = append(r.inObjects, replItem{bucket: rec.Bucket, key: rec.Key, root: rec.Root, size: rec.Size})
+			r.inObjects = append(r.inObjects, replItem{bucket: rec.Bucket, key: rec.Key, root: rec.Root, size: rec.Size, writer: rec.Writer})
 		} else {
 			r.rescan = true
 		}
@@ -462,7 +466,7 @@ func (r *replicator) drain(ctx context.Context) error {
 		if !r.isReplicated(it.bucket) {
 			continue
 		}
-		if err := r.enqueue(it.bucket, it.key, it.root, it.size); err != nil {
+		if err := r.enqueue(it); err != nil {
 			errs = append(errs, err)
 			break // the rescan that follows the error finds the rest
 		}
@@ -560,7 +564,7 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 			it.Close()
 			return err
 		}
-		if err := r.enqueue(name, rec.Key, rec.Root, rec.Size); err != nil {
+		if err := r.enqueue(replItem{bucket: name, key: rec.Key, root: rec.Root, size: rec.Size, writer: rec.Writer}); err != nil {
 			it.Close()
 			return err
 		}
@@ -647,7 +651,8 @@ func (r *replicator) account(old replEntry, had bool, e replEntry, has bool) {
 // enqueue queues root for bucket/key unless this node holds it in full or
 // has it queued already. A queued other root (an older version) is
 // replaced, its progress dropped.
-func (r *replicator) enqueue(bucket, key, root string, size int64) error {
+func (r *replicator) enqueue(it replItem) error {
+	bucket, key, root, size := it.bucket, it.key, it.root, it.size
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	dk := replKey(replDonePrefix, bucket, key)
@@ -666,7 +671,7 @@ func (r *replicator) enqueue(bucket, key, root string, size int64) error {
 	if had && old.Root == root {
 		return nil
 	}
-	e := replEntry{Root: root, Size: size, Since: time.Now().UnixNano()}
+	e := replEntry{Root: root, Size: size, Writer: it.writer, Since: time.Now().UnixNano()}
 	v, err := json.Marshal(e)
 	if err != nil {
 		return err
