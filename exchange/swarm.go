@@ -61,10 +61,11 @@ type SetRequest struct {
 	// what a seed (a peer holding every block asked of it: the writer)
 	// must send: the blocks it asks a seed for as soon as it knows the
 	// seed has them. Of the other blocks, it asks a seed only for those no
-	// other peer holds, once its share is complete, one at a time, picked
-	// at random: each office's share is meant to reach the others through
-	// that office, and the blocks in no one's share (the writer's own
-	// stripe) are picked up by whoever is done first. Zero or len(Blocks) or more: every block
+	// other peer holds, once its share is complete and nothing else is in
+	// flight, one at a time, picked at random: each office's share is
+	// meant to reach the others through that office, and the blocks in no
+	// one's share (an office gone, the writer's own stripe when the caller
+	// could not leave the writer out) are picked up by whoever is idle. Zero or len(Blocks) or more: every block
 	// is this node's share (a node alone, or one that does not know the
 	// others).
 	Share int
@@ -97,7 +98,8 @@ type SetRequest struct {
 //     weighed swarmSeedPenalty times, and waits when that holder's window
 //     is full. A block only seeds hold is asked of them only if it is in
 //     this node's share (SetRequest.Share), or, once the share is
-//     complete, one at a time, at random: every office asks the writer
+//     complete and nothing else is in flight, one at a time, at random
+//     (its owner is slow or gone): every office asks the writer
 //     for its own share, so the writer sends each block about once, and
 //     for a block others hold only while it delivers more than four times as
 //     fast as they do (a fast origin);
@@ -269,15 +271,14 @@ func (s *Swarm) FetchSet(ctx context.Context, req SetRequest) error {
 func (s *Swarm) newSet(ctx context.Context, req SetRequest) (*swarmSet, error) {
 	set := &swarmSet{
 		req: req, order: req.Blocks,
-		idx:       make(map[cid.Cid]int, len(req.Blocks)),
-		size:      make([]int64, len(req.Blocks)),
-		done:      make([]bool, len(req.Blocks)),
-		asked:     make([]peer.ID, len(req.Blocks)),
-		askedAt:   make([]time.Time, len(req.Blocks)),
-		holders:   make([]map[peer.ID]bool, len(req.Blocks)),
-		per:       map[peer.ID]*setPeer{},
-		helpingAt: map[int]bool{},
-		finished:  make(chan struct{}),
+		idx:      make(map[cid.Cid]int, len(req.Blocks)),
+		size:     make([]int64, len(req.Blocks)),
+		done:     make([]bool, len(req.Blocks)),
+		asked:    make([]peer.ID, len(req.Blocks)),
+		askedAt:  make([]time.Time, len(req.Blocks)),
+		holders:  make([]map[peer.ID]bool, len(req.Blocks)),
+		per:      map[peer.ID]*setPeer{},
+		finished: make(chan struct{}),
 	}
 	set.peerWindow, set.window = req.PeerWindow, req.Window
 	if set.peerWindow <= 0 {
@@ -365,8 +366,6 @@ type swarmSet struct {
 	remaining         int
 	share             int // blocks [0, share) are this node's share
 	shareRemaining    int // of them, not done
-	helping           int // blocks after the share asked of seeds
-	helpingAt         map[int]bool
 	inflight          int
 	first             int // no block before it is missing
 	peerWindow        int
@@ -459,10 +458,6 @@ func (s *Swarm) unaskLocked(set *swarmSet, i, n int) {
 	if sp := set.per[p]; sp != nil {
 		delete(sp.asked, i)
 		sp.askedBytes -= set.size[i]
-	}
-	if set.helpingAt[i] {
-		delete(set.helpingAt, i)
-		set.helping--
 	}
 	set.asked[i] = ""
 	set.inflight--
@@ -682,9 +677,10 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 			s.askLocked(set, i, p)
 		}
 	}
-	// Helping: the share is complete; ask a seed for one block only seeds
-	// hold, picked at random (other offices help too), one at a time.
-	if set.shareRemaining > 0 || set.helping > 0 || set.inflight >= set.window {
+	// Helping: the share is complete and nothing else is in flight; ask a
+	// seed for one block only seeds hold, picked at random (other offices
+	// help too).
+	if set.shareRemaining > 0 || set.inflight > 0 {
 		return
 	}
 	var orphans []int
@@ -699,8 +695,6 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 		orphans = slices.Delete(orphans, k, k+1)
 		if p, ok := s.pickLocked(set, i, true); ok {
 			s.askLocked(set, i, p)
-			set.helping++
-			set.helpingAt[i] = true
 			return
 		}
 	}
