@@ -248,3 +248,37 @@ func TestSwarmHaveOnArrival(t *testing.T) {
 		t.Fatalf("fetch set: %v", err)
 	}
 }
+
+// TestSwarmHolderLeaves: when one of two holders goes away mid-fetch,
+// what was asked of it is asked of the other, and the fetch completes.
+func TestSwarmHolderLeaves(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	b := startNode(t, Config{}, nil, nodeOptions{})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	bs := swarmBlocks(t, "leaves", 40, 128<<10, a, b)
+	connect(t, c, a)
+	connect(t, c, b)
+	first := make(chan struct{})
+	var once sync.Once
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Swarm().FetchSet(ctx, SetRequest{Blocks: cidsOf(bs), PeerWindow: 2, Got: func(blocks.Block) {
+			once.Do(func() { close(first) })
+		}})
+	}()
+	<-first
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("fetch set after B left: %v", err)
+	}
+	for _, blk := range bs {
+		if has, _ := c.store.Has(context.Background(), blk.Cid()); !has {
+			t.Errorf("block %s not stored", blk.Cid())
+		}
+	}
+}
