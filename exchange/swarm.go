@@ -669,12 +669,21 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 	for set.first < len(set.order) && set.done[set.first] {
 		set.first++
 	}
-	for i := set.first; i < len(set.order) && set.inflight < set.window; i++ {
+	room := 0 // peers whose window has room: none, no request can be made
+	for p := range s.peers {
+		if len(set.peer(p).asked) < set.peerWindow {
+			room++
+		}
+	}
+	for i := set.first; i < len(set.order) && set.inflight < set.window && room > 0; i++ {
 		if set.done[i] || set.asked[i] != "" || len(set.holders[i]) == 0 {
 			continue
 		}
 		if p, ok := s.pickLocked(set, i, i < set.share); ok {
 			s.askLocked(set, i, p)
+			if len(set.peer(p).asked) == set.peerWindow {
+				room--
+			}
 		}
 	}
 	// Helping: the share is complete and nothing else is in flight; ask a
