@@ -29,9 +29,9 @@ const (
 	// DefaultSwarmWindow is how many blocks a set fetch keeps requested
 	// from all peers together.
 	DefaultSwarmWindow = 32
-	// swarmSubscribeMax bounds the want-haves one fetch keeps registered
-	// at one peer, below the Bitswap server's default ledger of 1,024
-	// wants per peer (which the peer's other wants share).
+	// swarmSubscribeMax bounds the want-haves the fetches in progress keep
+	// registered at one peer together, below the Bitswap server's default
+	// ledger of 1,024 wants per peer (which this node's other wants share).
 	swarmSubscribeMax = 512
 	// swarmRequestTimeout is how long a block requested from a peer may
 	// take before it is asked of another holder.
@@ -656,13 +656,18 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 		if sp.next < set.first {
 			sp.next = set.first
 		}
-		for len(sp.subscribed) < swarmSubscribeMax && sp.next < len(set.order) {
+		if sp.next >= len(set.order) {
+			continue
+		}
+		used := s.subscriptionsLocked(p)
+		for used < swarmSubscribeMax && sp.next < len(set.order) {
 			i := sp.next
 			sp.next++
 			if set.done[i] || set.holders[i][p] || sp.subscribed[i] {
 				continue
 			}
 			sp.subscribed[i] = true
+			used++
 			s.sendLocked(p, set.order[i], swarmEntry{wantType: pb.Message_Wantlist_Have, priority: set.priority(i)})
 		}
 	}
@@ -707,6 +712,17 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 			return
 		}
 	}
+}
+
+// subscriptionsLocked counts the want-haves all sets keep registered at p.
+func (s *Swarm) subscriptionsLocked(p peer.ID) int {
+	n := 0
+	for set := range s.sets {
+		if sp := set.per[p]; sp != nil {
+			n += len(sp.subscribed)
+		}
+	}
+	return n
 }
 
 // askLocked requests block i from p.

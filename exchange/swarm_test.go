@@ -332,3 +332,34 @@ func BenchmarkSwarmSchedule(b *testing.B) {
 	s.mu.Unlock()
 	b.ReportMetric(float64(set.inflight), "inflight")
 }
+
+// TestSwarmSubscriptionCap: fetches in progress together keep at most
+// swarmSubscribeMax want-haves at one peer, within its Bitswap ledger.
+func TestSwarmSubscriptionCap(t *testing.T) {
+	t.Parallel()
+	a := startNode(t, Config{}, nil, nodeOptions{})
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	connect(t, c, a)
+	absent := func(tag string) []cid.Cid {
+		out := make([]cid.Cid, 400)
+		for i := range out {
+			out[i] = blocks.NewBlock([]byte(fmt.Sprintf("%s %d: no one has it", tag, i))).Cid()
+		}
+		return out
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, tag := range []string{"one", "two"} {
+		wg.Go(func() { _ = c.Swarm().FetchSet(ctx, SetRequest{Blocks: absent(tag)}) })
+	}
+	waitFor(t, "A to hold the capped subscriptions", func() bool {
+		return len(a.bs.WantlistForPeer(c.ID())) == swarmSubscribeMax
+	})
+	time.Sleep(200 * time.Millisecond) // room for any excess to arrive
+	if n := len(a.bs.WantlistForPeer(c.ID())); n != swarmSubscribeMax {
+		t.Errorf("A holds %d of C's wants, want %d", n, swarmSubscribeMax)
+	}
+	cancel()
+	wg.Wait()
+	waitFor(t, "A to drop C's wants", func() bool { return len(a.bs.WantlistForPeer(c.ID())) == 0 })
+}
