@@ -243,6 +243,14 @@ func TestCrdtHooks(t *testing.T) {
 	crdtPut(t, a, "bkt", "k", "e1")
 	crdtPut(t, a, "bkt", "k", "e2")
 	etagEverywhere(t, peers, "bkt", "k", "e2")
+	for _, p := range peers {
+		if w, err := p.ns.writer("bkt", "k"); err != nil || w != a.ex.ID().String() {
+			t.Errorf("%s: writer of bkt/k = %q, %v; want A", p.name, w, err)
+		}
+	}
+	if w, err := a.ns.writer("bkt", "absent"); err != nil || w != "" {
+		t.Errorf("writer of an absent key = %q, %v; want none", w, err)
+	}
 	if _, err := a.ns.UpdateBucket(ctx, "bkt", func(r *BucketRecord) error { r.Replicated = true; return nil }); err != nil {
 		t.Fatal(err)
 	}

@@ -455,16 +455,40 @@ func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Nod
 // writtenHere reports whether the winning entry of bucket/key was written
 // by this node; a key with no entry counts as this node's.
 func (n *CRDTNamespace) writtenHere(bucket, key string) (bool, error) {
-	v, ok, err := n.idx.get(winnerKey(bucket, key))
-	if err != nil {
-		return false, fmt.Errorf("object %s/%s: %w", bucket, key, err)
+	w, ok, err := n.winnerOf(bucket, key)
+	if err != nil || !ok {
+		return !ok && err == nil, err
 	}
-	if !ok {
-		return true, nil
+	return n.own(w.version), nil
+}
+
+// writer returns the NodeID of the node that wrote the winning entry of
+// bucket/key; "" when the key has no entry.
+func (n *CRDTNamespace) writer(bucket, key string) (string, error) {
+	w, ok, err := n.winnerOf(bucket, key)
+	if err != nil || !ok {
+		return "", err
+	}
+	_, _, node, err := parseVersion(w.version)
+	if err != nil {
+		return "", fmt.Errorf("object %s/%s: %w", bucket, key, err)
+	}
+	return node, nil
+}
+
+// winnerOf returns the winning entry of bucket/key and whether there is
+// one.
+func (n *CRDTNamespace) winnerOf(bucket, key string) (winner, bool, error) {
+	v, ok, err := n.idx.get(winnerKey(bucket, key))
+	if err != nil || !ok {
+		if err != nil {
+			err = fmt.Errorf("object %s/%s: %w", bucket, key, err)
+		}
+		return winner{}, false, err
 	}
 	w, err := decodeWinner(v)
 	if err != nil {
-		return false, fmt.Errorf("object %s/%s: %w", bucket, key, err)
+		return winner{}, false, fmt.Errorf("object %s/%s: %w", bucket, key, err)
 	}
-	return n.own(w.version), nil
+	return w, true, nil
 }

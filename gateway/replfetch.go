@@ -498,10 +498,10 @@ func (r *replicator) saveProgress(a *replActive) {
 // share ends where the next stripe starts. While B fetches stripe 1 from
 // the writer, C fetches stripe 2, and each takes the other's from the
 // other: the writer sends each stripe about once, instead of every office
-// pulling leaf 0, then leaf 1, from it. When the writer is not known (an
-// object found by a scan rather than announced), it counts as a
-// participant and its stripe is no one's share: the offices done first
-// pick it up (see exchange.SetRequest.Share). The h(root) term keeps the
+// pulling leaf 0, then leaf 1, from it. The writer comes from the
+// namespace (the winning entry's version); when it is not known, it counts
+// as a participant and its stripe is no one's share: offices with nothing
+// else to fetch pick it up (see exchange.SetRequest.Share). The h(root) term keeps the
 // node sorted first from always starting where GETs start. Nodes that
 // momentarily see different participant sets may pick overlapping
 // stripes; that costs overlap, never correctness. Alone (or without

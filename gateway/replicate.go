@@ -564,7 +564,12 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 			it.Close()
 			return err
 		}
-		if err := r.enqueue(replItem{bucket: name, key: rec.Key, root: rec.Root, size: rec.Size, writer: rec.Writer}); err != nil {
+		item := replItem{bucket: name, key: rec.Key, root: rec.Root, size: rec.Size}
+		if r.n.crdt != nil {
+			// Best effort: without it the writer's stripe is no one's share.
+			item.writer, _ = r.n.crdt.writer(name, rec.Key)
+		}
+		if err := r.enqueue(item); err != nil {
 			it.Close()
 			return err
 		}
