@@ -57,18 +57,18 @@ type SetRequest struct {
 	// Got, when not nil, is called with each block once it is stored, from
 	// the goroutine that received it; it must not block for long.
 	Got func(blocks.Block)
-	// Share is how many of the first Blocks are this node's share of
-	// what a seed (a peer holding every block asked of it: the writer)
-	// must send: the blocks it asks a seed for as soon as it knows the
-	// seed has them. Of the other blocks, it asks a seed only for those no
-	// other peer holds, once its share is complete and nothing else is in
-	// flight, one at a time, picked at random: each office's share is
-	// meant to reach the others through that office, and the blocks in no
-	// one's share (an office gone, the writer's own stripe when the caller
-	// could not leave the writer out) are picked up by whoever is idle. Zero or len(Blocks) or more: every block
-	// is this node's share (a node alone, or one that does not know the
-	// others).
-	Share int
+	// Owners, when not nil, names for each block the node whose share it
+	// is: the office meant to get it from a seed (a peer holding every
+	// block asked of it: the writer) and pass it on. This node asks a seed
+	// for a block no one else holds only if the block is its own share, or
+	// if the block's owner is not fetching (not connected, or a seed
+	// itself: done); otherwise it waits for the owner to announce the
+	// block, and asks a seed itself only when it has nothing else in
+	// flight and its share is complete (one block at a time, picked at
+	// random: the owner is slow). So every office asks the writer for its
+	// own share, and the writer sends each block about once. nil: every
+	// block is this node's share (a node alone).
+	Owners []peer.ID
 	// PeerWindow and Window override DefaultSwarmPeerWindow and
 	// DefaultSwarmWindow when positive.
 	PeerWindow, Window int
@@ -97,12 +97,11 @@ type SetRequest struct {
 //     every block asked of it: the writer, an office that finished)
 //     weighed swarmSeedPenalty times, and waits when that holder's window
 //     is full. A block only seeds hold is asked of them only if it is in
-//     this node's share (SetRequest.Share), or, once the share is
-//     complete and nothing else is in flight, one at a time, at random
-//     (its owner is slow or gone): every office asks the writer
-//     for its own share, so the writer sends each block about once, and
-//     for a block others hold only while it delivers more than four times as
-//     fast as they do (a fast origin);
+//     this node's share or its owner is not fetching (SetRequest.Owners),
+//     or, when nothing else is in flight, one at a time: every office asks
+//     the writer for its own share, so the writer sends each block about
+//     once, and for a block others hold only while it delivers more than
+//     four times as fast as they do (a fast origin);
 //   - keeps at most PeerWindow blocks requested per peer and Window in
 //     all, cancels its want-haves as blocks arrive, and asks another
 //     holder when a peer answers DONT_HAVE, disconnects, or takes longer
@@ -287,10 +286,10 @@ func (s *Swarm) newSet(ctx context.Context, req SetRequest) (*swarmSet, error) {
 	if set.window <= 0 {
 		set.window = DefaultSwarmWindow
 	}
-	set.share = req.Share
-	if set.share <= 0 || set.share > len(req.Blocks) {
-		set.share = len(req.Blocks)
+	if req.Owners != nil && len(req.Owners) != len(req.Blocks) {
+		return nil, fmt.Errorf("exchange: fetch set: %d owners for %d blocks", len(req.Owners), len(req.Blocks))
 	}
+	set.owners, set.self = req.Owners, s.net.Self()
 	for i, c := range req.Blocks {
 		if _, dup := set.idx[c]; dup {
 			return nil, fmt.Errorf("exchange: fetch set: block %s listed twice", c)
@@ -308,7 +307,7 @@ func (s *Swarm) newSet(ctx context.Context, req SetRequest) (*swarmSet, error) {
 			set.done[i] = true
 		} else {
 			set.remaining++
-			if i < set.share {
+			if set.mine(i) {
 				set.shareRemaining++
 			}
 		}
@@ -364,8 +363,9 @@ type swarmSet struct {
 	holders           []map[peer.ID]bool
 	per               map[peer.ID]*setPeer
 	remaining         int
-	share             int // blocks [0, share) are this node's share
-	shareRemaining    int // of them, not done
+	owners            []peer.ID // SetRequest.Owners
+	self              peer.ID
+	shareRemaining    int // blocks of this node's share not done
 	inflight          int
 	first             int // no block before it is missing
 	peerWindow        int
@@ -545,7 +545,7 @@ func (s *Swarm) receiveBlock(ctx context.Context, p peer.ID, b blocks.Block) {
 		}
 		set.done[i] = true
 		set.remaining--
-		if i < set.share {
+		if set.mine(i) {
 			set.shareRemaining--
 		}
 		if q := set.asked[i]; q == p {
@@ -684,7 +684,7 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 		if set.done[i] || set.asked[i] != "" || len(set.holders[i]) == 0 {
 			continue
 		}
-		if p, ok := s.pickLocked(set, i, i < set.share); ok {
+		if p, ok := s.pickLocked(set, i, s.seedMayServeLocked(set, i)); ok {
 			s.askLocked(set, i, p)
 			if len(set.peer(p).asked) == set.peerWindow {
 				room--
@@ -698,8 +698,8 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 		return
 	}
 	var orphans []int
-	for i := max(set.first, set.share); i < len(set.order); i++ {
-		if !set.done[i] && set.asked[i] == "" && len(set.holders[i]) > 0 {
+	for i := set.first; i < len(set.order); i++ {
+		if !set.done[i] && set.asked[i] == "" && len(set.holders[i]) > 0 && !set.mine(i) {
 			orphans = append(orphans, i)
 		}
 	}
@@ -735,7 +735,31 @@ func (s *Swarm) askLocked(set *swarmSet, i int, p peer.ID) {
 	s.peers[p].start(time.Now())
 	delete(sp.subscribed, i) // the want-block replaces it at the peer
 	s.sendLocked(p, set.order[i], swarmEntry{wantType: pb.Message_Wantlist_Block, priority: set.priority(i)})
-	s.log.Debug("swarm request", "cid", set.order[i].String(), "peer", p.String(), "share", i < set.share, "seed", set.seed(p), "holders", len(set.holders[i]))
+	s.log.Debug("swarm request", "cid", set.order[i].String(), "peer", p.String(), "share", set.mine(i), "seed", set.seed(p), "holders", len(set.holders[i]))
+}
+
+// connectedTo reports whether p is a connected Bitswap peer.
+func (s *Swarm) connectedTo(p peer.ID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peers[p] != nil
+}
+
+// mine reports whether block i is this node's share.
+func (set *swarmSet) mine(i int) bool {
+	return set.owners == nil || set.owners[i] == set.self
+}
+
+// seedMayServeLocked reports whether a seed may be asked for block i
+// while no other peer holds it: it is this node's share, or its owner is
+// not fetching (gone, or done). An owner that has not answered yet counts
+// as fetching.
+func (s *Swarm) seedMayServeLocked(set *swarmSet, i int) bool {
+	if set.mine(i) {
+		return true
+	}
+	o := set.owners[i]
+	return s.peers[o] == nil || set.seed(o)
 }
 
 // seed reports whether p has held every block this set asked of it.

@@ -305,10 +305,15 @@ func BenchmarkSwarmSchedule(b *testing.B) {
 		order: cs, idx: map[cid.Cid]int{}, size: make([]int64, leaves), done: make([]bool, leaves),
 		asked: make([]peer.ID, leaves), askedAt: make([]time.Time, leaves), holders: make([]map[peer.ID]bool, leaves),
 		per: map[peer.ID]*setPeer{}, finished: make(chan struct{}),
-		remaining: leaves, share: leaves / peers, shareRemaining: leaves / peers,
+		remaining: leaves, shareRemaining: leaves / peers,
+		owners: make([]peer.ID, leaves), self: "self",
 		peerWindow: DefaultSwarmPeerWindow, window: leaves,
 	}
 	for i := range cs {
+		set.owners[i] = ids[1+i%(peers-1)]
+		if i < leaves/peers {
+			set.owners[i] = set.self
+		}
 		set.idx[cs[i]] = i
 		set.size[i] = 1 << 20
 		set.holders[i] = map[peer.ID]bool{ids[0]: true, ids[1+i%(peers-1)]: true}
@@ -362,4 +367,112 @@ func TestSwarmSubscriptionCap(t *testing.T) {
 	cancel()
 	wg.Wait()
 	waitFor(t, "A to drop C's wants", func() bool { return len(a.bs.WantlistForPeer(c.ID())) == 0 })
+}
+
+// TestSwarmSeedMayServe: a seed may be asked for a block only seeds hold
+// when the block is this node's share, or its owner is gone or done; an
+// owner still fetching, or that has not answered yet, gets to fetch it.
+func TestSwarmSeedMayServe(t *testing.T) {
+	self, fetching, done, silent, gone := peer.ID("self"), peer.ID("fetching"), peer.ID("done"), peer.ID("silent"), peer.ID("gone")
+	s := &Swarm{peers: map[peer.ID]*swarmPeer{}}
+	for _, p := range []peer.ID{fetching, done, silent} {
+		s.peers[p] = &swarmPeer{id: p}
+	}
+	set := &swarmSet{self: self, owners: []peer.ID{self, fetching, done, silent, gone}, per: map[peer.ID]*setPeer{}}
+	set.peer(fetching).dontHaves, set.peer(fetching).haves = 3, 1
+	set.peer(done).haves = 5
+	for _, tc := range []struct {
+		block int
+		owner string
+		want  bool
+	}{
+		{0, "this node", true},
+		{1, "fetching", false},
+		{2, "done (a seed)", true},
+		{3, "connected, not answered yet", false},
+		{4, "not connected", true},
+	} {
+		if got := s.seedMayServeLocked(set, tc.block); got != tc.want {
+			t.Errorf("block owned by %s: may a seed serve it = %v, want %v", tc.owner, got, tc.want)
+		}
+	}
+	set.owners = nil // alone: every block is this node's
+	if !s.seedMayServeLocked(set, 1) {
+		t.Error("without owners, a seed may not serve a block")
+	}
+}
+
+// wantBlockTracer records, for each message a node's server got from one
+// peer with want-blocks, how many want-blocks it held and how many of
+// them were for blocks in watch.
+type wantBlockTracer struct {
+	from  peer.ID
+	watch map[cid.Cid]bool
+	mu    sync.Mutex
+	msgs  [][2]int // {want-blocks, of which watched}
+}
+
+func (w *wantBlockTracer) MessageReceived(p peer.ID, m bsmsg.BitSwapMessage) {
+	if p != w.from {
+		return
+	}
+	var n, watched int
+	for _, e := range m.Wantlist() {
+		if !e.Cancel && e.WantType == 0 { // want-block
+			n++
+			if w.watch[e.Cid] {
+				watched++
+			}
+		}
+	}
+	if n > 0 {
+		w.mu.Lock()
+		w.msgs = append(w.msgs, [2]int{n, watched})
+		w.mu.Unlock()
+	}
+}
+
+func (w *wantBlockTracer) MessageSent(peer.ID, bsmsg.BitSwapMessage) {}
+
+// TestSwarmOwnerFetching: the blocks of a share whose owner is connected
+// and fetching are not asked of the writer with this node's own; once
+// this node has nothing else in flight it asks for them one at a time,
+// and the fetch completes although the owner never gets them.
+func TestSwarmOwnerFetching(t *testing.T) {
+	t.Parallel()
+	c := startNode(t, Config{}, nil, nodeOptions{})
+	tr := &wantBlockTracer{from: c.ID(), watch: map[cid.Cid]bool{}}
+	a := startNode(t, Config{}, nil, nodeOptions{serverTracer: tr})
+	b := startNode(t, Config{}, nil, nodeOptions{}) // the owner: fetching, never gets them
+	bs := swarmBlocks(t, "owned", 10, 32<<10, a)
+	// B's share comes first in C's order: asked with C's own, they
+	// would go out in C's first message.
+	owners := make([]peer.ID, len(bs))
+	for i := range owners {
+		owners[i] = c.ID()
+		if i < 5 {
+			owners[i] = b.ID()
+			tr.watch[bs[i].Cid()] = true
+		}
+	}
+	connect(t, c, b)
+	waitFor(t, "C to see B", func() bool { return c.Swarm().connectedTo(b.ID()) })
+	connect(t, c, a)
+	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
+	defer cancel()
+	if err := c.Swarm().FetchSet(ctx, SetRequest{Blocks: cidsOf(bs), Owners: owners}); err != nil {
+		t.Fatalf("fetch set: %v", err)
+	}
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	watched := 0
+	for _, m := range tr.msgs {
+		if m[1] > 0 && m[0] != 1 {
+			t.Errorf("a message asked A for %d blocks, %d of them B's share: B's blocks must be asked alone", m[0], m[1])
+		}
+		watched += m[1]
+	}
+	if watched != 5 {
+		t.Errorf("A was asked for %d of B's blocks, want 5", watched)
+	}
 }

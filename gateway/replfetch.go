@@ -17,6 +17,7 @@ import (
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
+	"github.com/libp2p/go-libp2p/core/peer"
 
 	s3exchange "s3mesh/exchange"
 	"s3mesh/s3api/s3err"
@@ -137,17 +138,13 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 	f.a.bytesLocal.Store(bytesLocal + f.inline)
 	f.r.saveProgress(f.a)
 
-	start, end := f.r.stripe(root.String(), len(f.leaves), f.writer)
+	start, owners := f.r.stripes(root.String(), len(f.leaves), f.writer)
 	order := rotate(missing, start)
 	if sw := f.r.n.cfg.Swarm; sw == nil || f.r.n.once == nil {
 		f.a.markClaimed() // sessions: a GET shares the blocks in flight
 	} else {
-		share := 0 // alone: every leaf
-		if end > start {
-			share = sort.SearchInts(missing, end) - sort.SearchInts(missing, start)
-		}
 		var err error
-		if order, err = f.swarm(sw, order, share); err != nil {
+		if order, err = f.swarm(sw, order, owners); err != nil {
 			return err
 		}
 	}
@@ -187,7 +184,7 @@ var errSwarmUnlanded = errors.New("swarm fetch ended without this block")
 // node's swarm fetcher, all but those another read of this node is
 // fetching already, which it returns for the session to wait for. A GET
 // of a leaf the swarm fetches waits for it (onceExchange.claim).
-func (f *replFetch) swarm(sw SetFetcher, order []int, share int) ([]int, error) {
+func (f *replFetch) swarm(sw SetFetcher, order []int, owners []peer.ID) ([]int, error) {
 	once := f.r.n.once
 	cs := make([]cid.Cid, len(order))
 	for j, i := range order {
@@ -197,16 +194,16 @@ func (f *replFetch) swarm(sw SetFetcher, order []int, share int) ([]int, error) 
 	f.a.markClaimed()
 	var (
 		rest  []int
-		req   = s3exchange.SetRequest{Window: f.r.window, Share: share}
+		req   = s3exchange.SetRequest{Window: f.r.window}
 		leafs = make(map[cid.Cid]replLeaf, len(claimed))
 	)
 	for j, i := range order {
 		if claimed[cs[j]] == nil {
 			rest = append(rest, i)
-			if j < share {
-				req.Share--
-			}
 			continue
+		}
+		if owners != nil {
+			req.Owners = append(req.Owners, owners[i])
 		}
 		req.Blocks = append(req.Blocks, cs[j])
 		req.Sizes = append(req.Sizes, f.leaves[i].size)
@@ -485,11 +482,11 @@ func (r *replicator) saveProgress(a *replActive) {
 	}
 }
 
-// stripe returns this node's stripe of an object of n leaves: the leaf
-// [start] at which it starts fetching (it then goes on in order and wraps
-// around), and the end of its share, the leaves it asks the writer for
-// (see exchange.SetRequest.Share); end is start when this node sees no
-// other participant.
+// stripes returns the participants' stripes of an object of n leaves:
+// the leaf [start] at which this node starts fetching (it then goes on in
+// order and wraps around), and for each leaf the participant whose share
+// it is (see exchange.SetRequest.Owners); owners is nil when this node
+// sees no other participant.
 //
 // Offices start on different stripes so that they can serve each other:
 // node i of the N participants (this node and the peers it sees on the
@@ -506,22 +503,38 @@ func (r *replicator) saveProgress(a *replActive) {
 // momentarily see different participant sets may pick overlapping
 // stripes; that costs overlap, never correctness. Alone (or without
 // pubsub), the start is a hash of this node's ID and the root.
-func (r *replicator) stripe(root string, n int, writer string) (start, end int) {
+func (r *replicator) stripes(root string, n int, writer string) (start int, owners []peer.ID) {
 	if n <= 1 {
-		return 0, 0
+		return 0, nil
 	}
 	ids := r.participants()
 	if writer != "" && writer != r.self {
 		ids = slices.DeleteFunc(ids, func(id string) bool { return id == writer })
 	}
 	if len(ids) <= 1 {
-		start = int(fnvHash(r.self+"\x00"+root) % uint64(n))
-		return start, start
+		return int(fnvHash(r.self+"\x00"+root) % uint64(n)), nil
 	}
-	i := sort.SearchStrings(ids, r.self)
 	N := len(ids)
-	s := (i + int(fnvHash(root)%uint64(N))) % N
-	return int(int64(s) * int64(n) / int64(N)), int(int64(s+1) * int64(n) / int64(N))
+	h := int(fnvHash(root) % uint64(N))
+	owners = make([]peer.ID, n)
+	for i, id := range ids {
+		p, err := peer.Decode(id)
+		if err != nil {
+			// Not a peer ID (a node without pubsub names itself
+			// otherwise): no shares, every leaf is this node's.
+			s := (sort.SearchStrings(ids, r.self) + h) % N
+			return int(int64(s) * int64(n) / int64(N)), nil
+		}
+		s := (i + h) % N
+		from, to := int(int64(s)*int64(n)/int64(N)), int(int64(s+1)*int64(n)/int64(N))
+		for l := from; l < to; l++ {
+			owners[l] = p
+		}
+		if id == r.self {
+			start = from
+		}
+	}
+	return start, owners
 }
 
 // participants returns the sorted IDs of this node and of the peers it
