@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"sync"
@@ -33,6 +34,9 @@ const (
 	// registered at one peer together, below the Bitswap server's default
 	// ledger of 1,024 wants per peer (which this node's other wants share).
 	swarmSubscribeMax = 512
+	// swarmPeerWindowMax bounds the window a long fat link earns (see
+	// Swarm.peerWindowLocked): 64 MiB of 1 MiB blocks.
+	swarmPeerWindowMax = 64
 	// swarmRequestTimeout is how long a block requested from a peer may
 	// take before it is asked of another holder.
 	swarmRequestTimeout = 15 * time.Second
@@ -102,8 +106,9 @@ type SetRequest struct {
 //     the writer for its own share, so the writer sends each block about
 //     once, and for a block others hold only while it delivers more than
 //     four times as fast as they do (a fast origin);
-//   - keeps at most PeerWindow blocks requested per peer and Window in
-//     all, cancels its want-haves as blocks arrive, and asks another
+//   - keeps at most PeerWindow blocks requested per peer (more on a long
+//     fat link: twice the peer's measured rate times its round trip) and
+//     Window in all, cancels its want-haves as blocks arrive, and asks another
 //     holder when a peer answers DONT_HAVE, disconnects, or takes longer
 //     than swarmRequestTimeout.
 //
@@ -315,6 +320,11 @@ func (s *Swarm) newSet(ctx context.Context, req SetRequest) (*swarmSet, error) {
 	if set.remaining == 0 {
 		return nil, nil
 	}
+	var total int64
+	for _, n := range set.size {
+		total += n
+	}
+	set.meanSize = float64(total) / float64(len(set.size))
 	return set, nil
 }
 
@@ -370,6 +380,7 @@ type swarmSet struct {
 	first             int // no block before it is missing
 	peerWindow        int
 	window            int
+	meanSize          float64 // of the blocks, bytes
 	finished          chan struct{}
 	err               error
 	closed            bool
@@ -676,7 +687,7 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 	}
 	room := 0 // peers whose window has room: none, no request can be made
 	for p := range s.peers {
-		if len(set.peer(p).asked) < set.peerWindow {
+		if len(set.peer(p).asked) < s.peerWindowLocked(set, p) {
 			room++
 		}
 	}
@@ -686,7 +697,7 @@ func (s *Swarm) scheduleLocked(set *swarmSet) {
 		}
 		if p, ok := s.pickLocked(set, i, s.seedMayServeLocked(set, i)); ok {
 			s.askLocked(set, i, p)
-			if len(set.peer(p).asked) == set.peerWindow {
+			if len(set.peer(p).asked) == s.peerWindowLocked(set, p) {
 				room--
 			}
 		}
@@ -723,6 +734,20 @@ func (s *Swarm) subscriptionsLocked(p peer.ID) int {
 		}
 	}
 	return n
+}
+
+// peerWindowLocked returns how many blocks this set may keep requested
+// from p: the set's PeerWindow, or more on a long fat link: enough to
+// keep twice the bandwidth-delay product in flight (the peer's measured
+// delivery rate times its round-trip time, over the set's mean block
+// size), at most swarmPeerWindowMax.
+func (s *Swarm) peerWindowLocked(set *swarmSet, p peer.ID) int {
+	gp := s.peers[p]
+	if gp == nil || s.net == nil || set.meanSize <= 0 {
+		return set.peerWindow
+	}
+	bdp := gp.rateNow() * s.net.Latency(p).Seconds() * 2 / set.meanSize
+	return min(max(set.peerWindow, int(math.Ceil(bdp))), max(set.peerWindow, swarmPeerWindowMax))
 }
 
 // askLocked requests block i from p.
@@ -800,7 +825,7 @@ func (s *Swarm) pickLocked(set *swarmSet, i int, seedOnly bool) (peer.ID, bool) 
 			best, bestCost = p, cost
 		}
 	}
-	if best == "" || len(set.peer(best).asked) >= set.peerWindow {
+	if best == "" || len(set.peer(best).asked) >= s.peerWindowLocked(set, best) {
 		return "", false
 	}
 	return best, true

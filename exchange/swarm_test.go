@@ -9,6 +9,7 @@ import (
 	"time"
 
 	bsmsg "github.com/ipfs/boxo/bitswap/message"
+	bsnet "github.com/ipfs/boxo/bitswap/network"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -474,5 +475,46 @@ func TestSwarmOwnerFetching(t *testing.T) {
 	}
 	if watched != 5 {
 		t.Errorf("A was asked for %d of B's blocks, want 5", watched)
+	}
+}
+
+// latencyNet is a Bitswap network that only knows round-trip times.
+type latencyNet struct {
+	bsnet.BitSwapNetwork
+	rtt time.Duration
+}
+
+func (l latencyNet) Latency(peer.ID) time.Duration { return l.rtt }
+
+// TestSwarmPeerWindow: the window per peer grows to twice the
+// bandwidth-delay product on a long fat link, within its bounds.
+func TestSwarmPeerWindow(t *testing.T) {
+	p := peer.ID("p")
+	for _, tc := range []struct {
+		name     string
+		rate     float64 // measured bytes/s; 0 = not measured
+		rtt      time.Duration
+		base     int
+		want     int
+		meanSize float64
+	}{
+		{"unmeasured, 20 ms", 0, 20 * time.Millisecond, 4, 4, 1 << 20},
+		{"100 MiB/s, 100 ms", 100 << 20, 100 * time.Millisecond, 4, 20, 1 << 20},
+		{"1 GiB/s, 200 ms: capped", 1 << 30, 200 * time.Millisecond, 4, swarmPeerWindowMax, 1 << 20},
+		{"slow link keeps the set's window", 1 << 20, 20 * time.Millisecond, 8, 8, 1 << 20},
+		{"small blocks", 10 << 20, 50 * time.Millisecond, 4, 4, 256 << 10},
+		{"small blocks, fast", 50 << 20, 50 * time.Millisecond, 4, 20, 256 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gp := &swarmPeer{id: p}
+			if tc.rate > 0 {
+				gp.busy, gp.bytes = 1, tc.rate
+			}
+			s := &Swarm{net: latencyNet{rtt: tc.rtt}, peers: map[peer.ID]*swarmPeer{p: gp}}
+			set := &swarmSet{peerWindow: tc.base, meanSize: tc.meanSize}
+			if got := s.peerWindowLocked(set, p); got != tc.want {
+				t.Errorf("window = %d, want %d", got, tc.want)
+			}
+		})
 	}
 }
