@@ -556,6 +556,7 @@ func (s *Swarm) receiveBlock(ctx context.Context, p peer.ID, b blocks.Block) {
 		}
 		set.done[i] = true
 		set.remaining--
+		s.log.Debug("swarm block", "cid", c.String(), "peer", p.String(), "share", set.mine(i), "remaining", set.remaining)
 		if set.mine(i) {
 			set.shareRemaining--
 		}
