@@ -69,7 +69,16 @@ func TestCrdtStatus(t *testing.T) {
 		crdtPut(t, a, "bkt", fmt.Sprintf("k%d", i), "e")
 	}
 	etagEverywhere(t, peers, "bkt", "k4", "e")
-	st := b.ns.Status(ctx)
+	// B shows k4 as soon as it applied the delta holding it; the walk of
+	// the older deltas (and their lag samples) may still be finishing.
+	var st NamespaceStatus
+	waitFor(t, "B to finish applying A's deltas", func() error {
+		st = b.ns.Status(ctx)
+		if st.MaxHeight != 6 || st.Lag.Samples != 6 || st.QueuedJobs != 0 {
+			return fmt.Errorf("height %d, %d lag samples, %d jobs queued", st.MaxHeight, st.Lag.Samples, st.QueuedJobs)
+		}
+		return nil
+	})
 	if st.Network != crdtTestNetwork || st.Topic != CRDTTopic(crdtTestNetwork) || st.TopicPeers != 1 ||
 		st.Heads != 1 || st.MaxHeight != 6 || st.Dirty {
 		t.Errorf("status of B = %+v; want 1 topic peer, 1 head at height 6, clean", st)

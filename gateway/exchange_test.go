@@ -195,12 +195,14 @@ func TestExchangeUnavailable(t *testing.T) {
 }
 
 // TestExchangeFailover: A and C hold an object; B reads it and A leaves the
-// network mid-read; the read completes from C.
+// network mid-read; the read completes from C. The fetch timeout is
+// generous: under the race detector on a loaded machine, B's Bitswap
+// session once took more than 10 s to turn to C.
 func TestExchangeFailover(t *testing.T) {
 	t.Parallel()
 	net := gatewaytest.NewNet(t)
 	a, c := net.NewNode(t), net.NewNode(t)
-	b := net.NewNode(t, func(c *gateway.Config) { c.FetchTimeout = 10 * time.Second })
+	b := net.NewNode(t, func(c *gateway.Config) { c.FetchTimeout = 30 * time.Second })
 	net.Connect(a, b)
 	net.Connect(c, b)
 	mustBucket(t, a, b, c)
