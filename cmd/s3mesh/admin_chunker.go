@@ -40,6 +40,17 @@ type chunkerResponse struct {
 	Effective string `json:"effective"`
 }
 
+// bucketParam returns the query's bucket=NAME, or answers
+// InvalidArgument and returns false when it is missing.
+func bucketParam(w http.ResponseWriter, r *http.Request, q url.Values) (string, bool) {
+	bucket := q.Get("bucket")
+	if bucket == "" {
+		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "bucket=NAME is required."))
+		return "", false
+	}
+	return bucket, true
+}
+
 // serveChunker answers the chunker endpoint.
 func (a *adminAPI) serveChunker(w http.ResponseWriter, r *http.Request) {
 	if a.chunkers == nil {
@@ -47,9 +58,8 @@ func (a *adminAPI) serveChunker(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	bucket := q.Get("bucket")
-	if bucket == "" {
-		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "bucket=NAME is required."))
+	bucket, ok := bucketParam(w, r, q)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -104,17 +114,9 @@ fetch little more than the changes. Objects already stored keep their blocks.
 		method = http.MethodPost
 		q.Set("spec", pos[1])
 	}
-	body, err := c.call(ctx, method, adminChunkerPath, q)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		_, err := stdout.Write(body)
-		return err
-	}
 	var res chunkerResponse
-	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
+	if decoded, err := c.fetch(ctx, method, adminChunkerPath, q, asJSON, stdout, &res); !decoded || err != nil {
+		return err
 	}
 	how := res.Effective + " (the node's default)"
 	if res.Chunker != "" {
@@ -126,6 +128,24 @@ fetch little more than the changes. Objects already stored keep their blocks.
 	}
 	_, err = fmt.Fprintf(stdout, "bucket %s: new objects %s %s\n", res.Bucket, verb, how)
 	return err
+}
+
+// fetch calls the endpoint (see call). With asJSON it copies the answer
+// to stdout and returns false; otherwise it decodes the answer into out
+// and returns true.
+func (c *adminClient) fetch(ctx context.Context, method, path string, query url.Values, asJSON bool, stdout io.Writer, out any) (bool, error) {
+	body, err := c.call(ctx, method, path, query)
+	if err != nil {
+		return false, err
+	}
+	if asJSON {
+		_, err := stdout.Write(body)
+		return false, err
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return false, fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
+	}
+	return true, nil
 }
 
 // call signs a request of path with query and no body (SigV4, service s3)

@@ -122,9 +122,8 @@ func (a *adminAPI) serveBucketReplicate(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	q := r.URL.Query()
-	bucket := q.Get("bucket")
-	if bucket == "" {
-		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "bucket=NAME is required."))
+	bucket, ok := bucketParam(w, r, q)
+	if !ok {
 		return
 	}
 	on, err := strconv.ParseBool(q.Get("on"))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -112,17 +111,10 @@ already in the bucket are fetched too. "s3mesh bucket status" shows the progress
 	if err != nil {
 		return err
 	}
-	body, err := c.call(ctx, http.MethodPost, adminBucketReplicatePath, url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!off)}})
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		_, err := stdout.Write(body)
-		return err
-	}
 	var res bucketReplicateResponse
-	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
+	q := url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!off)}}
+	if decoded, err := c.fetch(ctx, http.MethodPost, adminBucketReplicatePath, q, asJSON, stdout, &res); !decoded || err != nil {
+		return err
 	}
 	if res.Replicated {
 		_, err = fmt.Fprintf(stdout, "bucket %s: replicated; every office fetches and keeps its objects\n", res.Bucket)
@@ -143,17 +135,9 @@ and the objects it is fetching.
 	if err != nil {
 		return err
 	}
-	body, err := c.call(ctx, http.MethodGet, adminReplicationPath, nil)
-	if err != nil {
-		return err
-	}
-	if asJSON {
-		_, err := stdout.Write(body)
-		return err
-	}
 	var res replicationResponse
-	if err := json.Unmarshal(body, &res); err != nil {
-		return fmt.Errorf("%s: malformed answer: %w", c.endpoint, err)
+	if decoded, err := c.fetch(ctx, http.MethodGet, adminReplicationPath, nil, asJSON, stdout, &res); !decoded || err != nil {
+		return err
 	}
 	return printReplication(stdout, res)
 }
