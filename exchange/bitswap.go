@@ -2,7 +2,6 @@ package exchange
 
 import (
 	"context"
-	"sync/atomic"
 
 	"github.com/ipfs/boxo/bitswap"
 	"github.com/ipfs/boxo/bitswap/client"
@@ -36,12 +35,9 @@ import (
 // serverTracer when that is not nil; the wants sent are counted on the
 // network (countingNetwork).
 //
-// filter, when it holds a function, is asked too for every want a peer
-// sends (see Node.SetRequestFilter).
-//
 // The Swarm returned beside it sends on the same network and sees every
 // message Bitswap receives.
-func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, filter *atomic.Pointer[RequestFilter], traffic *trafficTracer, serverTracer tracer.Tracer) (*bitswap.Bitswap, *Swarm) {
+func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Blockstore, allow map[peer.ID]bool, traffic *trafficTracer, serverTracer tracer.Tracer) (*bitswap.Bitswap, *Swarm) {
 	opts := []bitswap.Option{
 		bitswap.MaxOutstandingBytesPerPeer(cfg.MaxOutstandingBytesPerPeer),
 		bitswap.EngineBlockstoreWorkerCount(cfg.EngineBlockstoreWorkerCount),
@@ -51,13 +47,11 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 		bitswap.RebroadcastDelay(cfg.RebroadcastDelay),
 		bitswap.SetSendDontHaves(true),
 	}
-	opts = append(opts, bitswap.WithPeerBlockRequestFilter(func(p peer.ID, c cid.Cid) bool {
-		if len(allow) > 0 && !allow[p] {
-			return false
-		}
-		f := filter.Load()
-		return f == nil || (*f)(p, c)
-	}))
+	if len(allow) > 0 {
+		opts = append(opts, bitswap.WithPeerBlockRequestFilter(func(p peer.ID, _ cid.Cid) bool {
+			return allow[p]
+		}))
+	}
 	var st tracer.Tracer = sentOnly{traffic}
 	if serverTracer != nil {
 		st = tracers{st, serverTracer}
@@ -71,19 +65,4 @@ func newBitswap(ctx context.Context, cfg Config, h host.Host, bs blockstore.Bloc
 	b := bitswap.New(ctx, net, nil, bs, opts...)
 	sw.SetNotify(b.NotifyNewBlocks)
 	return b, sw
-}
-
-// RequestFilter decides whether the Bitswap server answers peer p's want
-// for block c: false handles the want as if this node did not have c.
-type RequestFilter func(p peer.ID, c cid.Cid) bool
-
-// SetRequestFilter makes the Bitswap server consult f (after the
-// allowlist) for every want it receives; nil removes it. Safe to call at
-// any time.
-func (n *Node) SetRequestFilter(f RequestFilter) {
-	if f == nil {
-		n.filter.Store(nil)
-		return
-	}
-	n.filter.Store(&f)
 }

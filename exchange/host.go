@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/ipfs/boxo/bitswap"
@@ -44,15 +43,13 @@ type Node struct {
 	bw   *metrics.BandwidthCounter
 	// traffic counts Bitswap traffic by source class.
 	traffic *trafficTracer
-	// filter is the request filter of SetRequestFilter.
-	filter atomic.Pointer[RequestFilter]
-	bs     *bitswap.Bitswap
-	swarm  *Swarm
-	peers  *peering
-	mdns   *mdnsDiscovery
-	notify *network.NotifyBundle
-	static map[peer.ID]bool
-	m      *exchangeMetrics // nil without a Registerer
+	bs      *bitswap.Bitswap
+	swarm   *Swarm
+	peers   *peering
+	mdns    *mdnsDiscovery
+	notify  *network.NotifyBundle
+	static  map[peer.ID]bool
+	m       *exchangeMetrics // nil without a Registerer
 
 	cancel context.CancelFunc // cancels the lifetime context given to bitswap
 
@@ -125,7 +122,7 @@ func newNode(cfg Config, key crypto.PrivKey, bs blockstore.Blockstore, opts node
 
 	ctx, cancel := context.WithCancel(context.Background())
 	n.cancel = cancel
-	n.bs, n.swarm = newBitswap(ctx, cfg, h, bs, allow, &n.filter, n.traffic, opts.serverTracer)
+	n.bs, n.swarm = newBitswap(ctx, cfg, h, bs, allow, n.traffic, opts.serverTracer)
 
 	if n.m != nil {
 		if err := n.m.register(cfg.Registerer); err != nil {

@@ -363,29 +363,27 @@ func deleteSet(sets []*swarmSet, set *swarmSet) []*swarmSet {
 
 // swarmSet is one FetchSet in progress; guarded by Swarm.mu.
 type swarmSet struct {
-	req               SetRequest
-	order             []cid.Cid
-	idx               map[cid.Cid]int
-	size              []int64
-	done              []bool
-	asked             []peer.ID // the peer block i is requested from, "" if none
-	askedAt           []time.Time
-	holders           []map[peer.ID]bool
-	per               map[peer.ID]*setPeer
-	remaining         int
-	owners            []peer.ID // SetRequest.Owners
-	self              peer.ID
-	shareRemaining    int // blocks of this node's share not done
-	inflight          int
-	first             int // no block before it is missing
-	peerWindow        int
-	window            int
-	meanSize          float64 // of the blocks, bytes
-	finished          chan struct{}
-	err               error
-	closed            bool
-	subscribeFrom     int // set.per[p].next starts here for a new peer
-	lastScheduleEmpty bool
+	req            SetRequest
+	order          []cid.Cid
+	idx            map[cid.Cid]int
+	size           []int64
+	done           []bool
+	asked          []peer.ID // the peer block i is requested from, "" if none
+	askedAt        []time.Time
+	holders        []map[peer.ID]bool
+	per            map[peer.ID]*setPeer
+	remaining      int
+	owners         []peer.ID // SetRequest.Owners
+	self           peer.ID
+	shareRemaining int // blocks of this node's share not done
+	inflight       int
+	first          int // no block before it is missing
+	peerWindow     int
+	window         int
+	meanSize       float64 // of the blocks, bytes
+	finished       chan struct{}
+	err            error
+	closed         bool
 }
 
 // setPeer is what one set knows of one peer.
