@@ -24,21 +24,31 @@ func (n *Node) startJanitor() {
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stopJanitor = cancel
 	n.janitorDone = make(chan struct{})
+	interval := janitorInterval(n.cfg.MultipartMaxAge)
 	go func() {
 		defer close(n.janitorDone)
-		t := time.NewTicker(janitorInterval(n.cfg.MultipartMaxAge))
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		every(ctx, interval, interval, func() {
 			if _, err := n.sweepUploads(ctx); err != nil && ctx.Err() == nil {
 				n.cfg.Logger.Warn("multipart janitor", "op", "AbortMultipartUpload", "err", err)
 			}
-		}
+		})
 	}()
+}
+
+// every calls fn after first, then every interval after each call ends,
+// until ctx ends.
+func every(ctx context.Context, first, interval time.Duration, fn func()) {
+	t := time.NewTimer(first)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		fn()
+		t.Reset(interval)
+	}
 }
 
 // sweepUploads aborts every multipart upload initiated more than

@@ -109,17 +109,9 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) {
 // usageLoop runs ScanUsage a minute after the start, then every interval,
 // until ctx ends.
 func (n *Node) usageLoop(ctx context.Context, interval time.Duration) {
-	t := time.NewTimer(time.Minute)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
+	every(ctx, time.Minute, interval, func() {
 		if _, err := n.ScanUsage(ctx); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("counting owned and cached blocks", "err", err)
 		}
-		t.Reset(interval)
-	}
+	})
 }
