@@ -45,18 +45,17 @@ func mustBucket(t *testing.T, nodes ...*gatewaytest.Node) {
 
 func mustPut(t *testing.T, n *gatewaytest.Node, key string, data []byte) *s3api.ObjectInfo {
 	t.Helper()
-	info, err := n.PutObject(context.Background(), &s3api.PutObjectInput{
-		Bucket: "bkt", Key: key, Body: bytes.NewReader(data), Size: int64(len(data)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return info
+	return replPut(t, n.Node, "bkt", key, data)
 }
 
 // readRange reads [off, off+length) of bucket/key on n.
 func readRange(ctx context.Context, n *gatewaytest.Node, key string, off, length int64) ([]byte, error) {
-	_, c, err := n.GetObject(ctx, "bkt", key)
+	return readRangeOf(ctx, n, "bkt", key, off, length)
+}
+
+// readRangeOf reads [off, off+length) of bucket/key on n.
+func readRangeOf(ctx context.Context, n *gatewaytest.Node, bucket, key string, off, length int64) ([]byte, error) {
+	_, c, err := n.GetObject(ctx, bucket, key)
 	if err != nil {
 		return nil, err
 	}

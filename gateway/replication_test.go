@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"slices"
 	"sync"
 	"testing"
@@ -64,16 +63,11 @@ func keysAt(n *gatewaytest.Node, bucket string) ([]string, error) {
 func readAllAt(t *testing.T, n *gatewaytest.Node, bucket, key string) []byte {
 	t.Helper()
 	ctx := context.Background()
-	info, c, err := n.GetObject(ctx, bucket, key)
+	info, err := n.HeadObject(ctx, bucket, key)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := c.Open(ctx, 0, info.Size)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer r.Close()
-	b, err := io.ReadAll(r)
+	b, err := readRangeOf(ctx, n, bucket, key, 0, info.Size)
 	if err != nil {
 		t.Fatal(err)
 	}
