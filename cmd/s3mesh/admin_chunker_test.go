@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"s3mesh/gateway"
 	"s3mesh/s3api"
 )
 
@@ -19,11 +18,7 @@ import (
 func TestAdminChunkerEndpoint(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	node, err := gateway.New(gateway.Config{DataDir: t.TempDir(), NoSync: true, MultipartMaxAge: -1, ChunkSize: 4096})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
+	node := newTestNode(t, 4096)
 	if err := node.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "builds"}); err != nil {
 		t.Fatal(err)
 	}
@@ -80,11 +75,7 @@ func TestAdminChunkerEndpoint(t *testing.T) {
 func TestBucketChunkerVerb(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	node, err := gateway.New(gateway.Config{DataDir: t.TempDir(), NoSync: true, MultipartMaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
+	node := newTestNode(t, 0)
 	if err := node.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "builds"}); err != nil {
 		t.Fatal(err)
 	}

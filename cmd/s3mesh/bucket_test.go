@@ -14,7 +14,6 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
-	"s3mesh/gateway"
 	"s3mesh/s3api"
 )
 
@@ -37,11 +36,7 @@ func waitFor(t *testing.T, what string, cond func() error) {
 func TestReplicationEndpoints(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	node, err := gateway.New(gateway.Config{DataDir: t.TempDir(), NoSync: true, MultipartMaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
+	node := newTestNode(t, 0)
 	srv := httptest.NewServer(&adminAPI{repl: node})
 	t.Cleanup(srv.Close)
 	call := func(method, path string) (*http.Response, []byte) {

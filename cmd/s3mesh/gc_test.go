@@ -66,11 +66,7 @@ func readStreamLine(t *testing.T, r *bufio.Reader) streamAnswer {
 func TestGCAndFsckEndpoints(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	node, err := gateway.New(gateway.Config{DataDir: t.TempDir(), NoSync: true, MultipartMaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { node.Close() })
+	node := newTestNode(t, 0)
 	srv := httptest.NewServer(&adminAPI{maint: node})
 	t.Cleanup(srv.Close)
 	if err := node.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "b"}); err != nil {
@@ -442,4 +438,16 @@ func TestPrintFsck(t *testing.T) {
 	if pb.Len() != 0 {
 		t.Errorf("progress printed %q at once", pb.String())
 	}
+}
+
+// newTestNode opens a node in a fresh directory of t's (no sync, no
+// multipart janitor; chunkSize 0 is the default), closed when t ends.
+func newTestNode(t *testing.T, chunkSize int) *gateway.Node {
+	t.Helper()
+	node, err := gateway.New(gateway.Config{DataDir: t.TempDir(), NoSync: true, MultipartMaxAge: -1, ChunkSize: chunkSize})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { node.Close() })
+	return node
 }
