@@ -41,9 +41,6 @@ type Net struct {
 	// BitswapOptions are given to the Bitswap of every node made after
 	// they are set. nil: Bitswap's defaults.
 	BitswapOptions []bitswap.Option
-	// NoSwarm leaves Config.Swarm nil on nodes made after it is set: they
-	// replicate through Bitswap sessions alone.
-	NoSwarm bool
 }
 
 // NewNet returns an empty network, closed when t ends.
@@ -61,8 +58,8 @@ type Node struct {
 	Host host.Host
 	// Bitswap is the node's exchange, serving its block store.
 	Bitswap *bitswap.Bitswap
-	// Swarm is the node's set fetcher, on Bitswap's network (given to the
-	// gateway as Config.Swarm unless the Net's NoSwarm is set).
+	// Swarm is the node's set fetcher, on Bitswap's network (the
+	// gateway's Config.Swarm).
 	Swarm *exchange.Swarm
 	// Blocks is the node's block store.
 	Blocks *blockstore.Store
@@ -119,9 +116,7 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 		m(&cfg)
 	}
 	cfg.DataDir, cfg.Blockstore, cfg.Exchange = dir, bs, bsw
-	if !n.NoSwarm {
-		cfg.Swarm = sw
-	}
+	cfg.Swarm = sw
 	var ps *pubsub.PubSub
 	if replicated {
 		// GossipSub lives until cancel, after the gateway node closed.
