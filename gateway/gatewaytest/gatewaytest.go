@@ -39,7 +39,8 @@ type Net struct {
 	t  testing.TB
 	mn mocknet.Mocknet
 	// BitswapOptions are given to the Bitswap of every node made after
-	// they are set. nil: Bitswap's defaults.
+	// they are set, after the settings an s3mesh node uses (exchange's
+	// defaults). nil: those alone.
 	BitswapOptions []bitswap.Option
 }
 
@@ -104,7 +105,15 @@ func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	sw, net := exchange.NewSwarm(exchange.SwarmConfig{Network: bsnet.NewFromIpfsHost(h), Store: bs.Blockstore()})
-	bsw := bitswap.New(ctx, net, nil, bs.Blockstore(), n.BitswapOptions...)
+	// The settings an s3mesh node runs Bitswap with (exchange.Config's
+	// defaults), then the Net's.
+	opts := append([]bitswap.Option{
+		bitswap.MaxOutstandingBytesPerPeer(exchange.DefaultMaxOutstandingBytesPerPeer),
+		bitswap.ProviderSearchDelay(exchange.DefaultProviderSearchDelay),
+		bitswap.RebroadcastDelay(exchange.DefaultRebroadcastDelay),
+		bitswap.SetSendDontHaves(true),
+	}, n.BitswapOptions...)
+	bsw := bitswap.New(ctx, net, nil, bs.Blockstore(), opts...)
 	sw.SetNotify(bsw.NotifyNewBlocks)
 	cfg := gateway.Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1}
 	if replicated {
