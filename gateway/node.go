@@ -354,3 +354,8 @@ func loadOrCreateNodeID(dir string) (string, error) {
 	}
 	return id, nil
 }
+
+// BlockService returns the node's block service: local blocks first, then
+// peers through the node's one fetch path (each block fetched once per
+// node, hash-verified, stored, counted). The IPFS gateway reads through it.
+func (n *Node) BlockService() blockservice.BlockService { return n.bserv }
