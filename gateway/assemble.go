@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"s3mesh/gateway/namespace"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
@@ -31,7 +32,7 @@ type dagChild struct {
 // intermediate file nodes of at most that many links each, level by level,
 // so every part root sits at the same depth and no node exceeds a few KiB
 // per 174 links. The new nodes are durable when it returns.
-func (n *Node) assembleParts(ctx context.Context, parts []PartRecord) (cid.Cid, error) {
+func (n *Node) assembleParts(ctx context.Context, parts []namespace.PartRecord) (cid.Cid, error) {
 	level := make([]dagChild, len(parts))
 	for i, p := range parts {
 		c, err := cid.Decode(p.Root)

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"s3mesh/gateway/namespace"
 	"slices"
 	"strings"
 	"testing"
@@ -392,7 +393,7 @@ func TestBucketChunker(t *testing.T) {
 		Body: bytes.NewReader(data), Size: int64(len(data))}); err != nil {
 		t.Fatal(err)
 	}
-	_, parts, _, err := n.uploads.Parts(ctx, UploadRef{Bucket: "fixed", Key: "mp", ID: id}, 0, 0)
+	_, parts, _, err := n.uploads.Parts(ctx, namespace.UploadRef{Bucket: "fixed", Key: "mp", ID: id}, 0, 0)
 	if err != nil || len(parts) != 1 {
 		t.Fatalf("parts %v, %v", parts, err)
 	}

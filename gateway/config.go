@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"s3mesh/gateway/namespace"
 	"time"
 
 	"github.com/ipfs/boxo/exchange"
@@ -228,7 +229,7 @@ func (c Config) Validate() error {
 	if c.PubSub != nil && c.NodeID == "" {
 		return errors.New("gateway config: a node ID is required with pubsub (use the peer ID)")
 	}
-	if c.NodeID != "" && !validNodeID(c.NodeID) {
+	if c.NodeID != "" && !namespace.ValidNodeID(c.NodeID) {
 		return fmt.Errorf("gateway config: invalid node ID %q: want printable ASCII without '/' or spaces, at most 128 bytes", c.NodeID)
 	}
 	return nil

@@ -45,7 +45,7 @@ func (n *Node) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3ap
 	if err := n.ns.PutObject(ctx, &rec, putCheck(in.Conditions)); err != nil {
 		return nil, fmt.Errorf("copy %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	return objectInfo(&rec), nil
+	return rec.Info(), nil
 }
 
 // PutObjectTagging implements s3api.TaggingStore.
@@ -60,7 +60,7 @@ func (n *Node) PutObjectTagging(ctx context.Context, bucket, key string, tags ma
 	if err != nil {
 		return nil, fmt.Errorf("put tagging %s/%s: %w", bucket, key, err)
 	}
-	info := objectInfo(rec)
+	info := rec.Info()
 	info.Tags = maps.Clone(info.Tags)
 	return info, nil
 }

@@ -244,7 +244,7 @@ func (r *fsckRun) checkObject(ctx context.Context, rec *ObjectRecord) error {
 	r.rep.Objects++
 	r.p.Objects++
 	defer r.report(r.p)
-	own, err := r.n.crdt.writtenHere(rec.Bucket, rec.Key)
+	own, err := r.n.crdt.WrittenHere(rec.Bucket, rec.Key)
 	if err != nil {
 		return err
 	}
@@ -273,7 +273,7 @@ func (r *fsckRun) checkObject(ctx context.Context, rec *ObjectRecord) error {
 
 func (r *fsckRun) checkDeltas(ctx context.Context) error {
 	visited := map[string]struct{}{}
-	for _, h := range r.n.crdt.crdt.InternalStats(ctx).Heads {
+	for _, h := range r.n.crdt.Heads(ctx) {
 		if _, err := r.walk(ctx, h, nil, visited); err != nil {
 			return err
 		}
@@ -450,45 +450,4 @@ func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Nod
 	r.p.Bytes += int64(len(stored.RawData()))
 	n.cfg.Logger.Info("fsck repaired a block", "op", "Fsck", "cid", c.String(), "corrupt", corrupt)
 	return nd, nil
-}
-
-// writtenHere reports whether the winning entry of bucket/key was written
-// by this node; a key with no entry counts as this node's.
-func (n *CRDTNamespace) writtenHere(bucket, key string) (bool, error) {
-	w, ok, err := n.winnerOf(bucket, key)
-	if err != nil || !ok {
-		return !ok && err == nil, err
-	}
-	return n.own(w.version), nil
-}
-
-// writer returns the NodeID of the node that wrote the winning entry of
-// bucket/key; "" when the key has no entry.
-func (n *CRDTNamespace) writer(bucket, key string) (string, error) {
-	w, ok, err := n.winnerOf(bucket, key)
-	if err != nil || !ok {
-		return "", err
-	}
-	_, _, node, err := parseVersion(w.version)
-	if err != nil {
-		return "", fmt.Errorf("object %s/%s: %w", bucket, key, err)
-	}
-	return node, nil
-}
-
-// winnerOf returns the winning entry of bucket/key and whether there is
-// one.
-func (n *CRDTNamespace) winnerOf(bucket, key string) (winner, bool, error) {
-	v, ok, err := n.idx.get(winnerKey(bucket, key))
-	if err != nil || !ok {
-		if err != nil {
-			err = fmt.Errorf("object %s/%s: %w", bucket, key, err)
-		}
-		return winner{}, false, err
-	}
-	w, err := decodeWinner(v)
-	if err != nil {
-		return winner{}, false, fmt.Errorf("object %s/%s: %w", bucket, key, err)
-	}
-	return w, true, nil
 }

@@ -82,7 +82,7 @@ func TestFsckFindsCorruptAndMissingBlocks(t *testing.T) {
 
 			corrupt := leafCIDs(t, n, a.CID)[3]
 			missing := leafCIDs(t, n, bo.CID)[5]
-			head := n.crdt.crdt.InternalStats(ctx).Heads[0]
+			head := n.crdt.Heads(ctx)[0]
 			if tc.onDisk {
 				flipByte(t, filepath.Join(dir, "blocks"), corrupt)
 				for _, c := range []cid.Cid{missing, head} {

@@ -1,12 +1,11 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"s3mesh/gateway/namespace"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -305,19 +304,19 @@ func (m *marker) markAll(ctx context.Context) error {
 	// Every key's winning put, visible or not: a superset of the records
 	// above, whose DAGs are already marked; it adds the records of deleted
 	// buckets that a CreateBucket would bring back.
-	if err := n.crdt.winningRoots(ctx, func(bucket, key, root string, _ bool) error {
+	if err := n.crdt.WinningRoots(ctx, func(bucket, key, root string, _ bool) error {
 		return m.markRoot(ctx, root, func() string { return "object " + bucket + "/" + key })
 	}); err != nil {
 		return fmt.Errorf("mark: %w", err)
 	}
-	if err := n.idx.partRoots(ctx, func(ref UploadRef, number int, root string) error {
+	if err := n.idx.PartRoots(ctx, func(ref namespace.UploadRef, number int, root string) error {
 		return m.markRoot(ctx, root, func() string {
 			return fmt.Sprintf("part %d of upload %s of %s/%s", number, ref.ID, ref.Bucket, ref.Key)
 		})
 	}); err != nil {
 		return fmt.Errorf("mark: %w", err)
 	}
-	for _, h := range n.crdt.crdt.InternalStats(ctx).Heads {
+	for _, h := range n.crdt.Heads(ctx) {
 		if err := m.mark(ctx, h, func() string { return "namespace delta" }); err != nil {
 			return fmt.Errorf("mark: %w", err)
 		}
@@ -392,62 +391,6 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 		}
 	}
 	return ctx.Err()
-}
-
-// winningRoots calls fn with the root of every key's winning put entry in
-// the index, whether its object is visible or not (see CRDTNamespace,
-// Bucket deletion), and whether this node wrote it.
-func (n *CRDTNamespace) winningRoots(ctx context.Context, fn func(bucket, key, root string, own bool) error) error {
-	it, err := n.idx.prefixIter(ctx, []byte("v/"))
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		w, err := decodeWinner(it.Value())
-		if err != nil || w.kind != entryPut {
-			continue
-		}
-		bucket, key, found := bytes.Cut(it.Key()[len("v/"):], []byte("/"))
-		if !found {
-			continue
-		}
-		rec, err := decodeObject(string(bucket), string(key), w.payload)
-		if err != nil {
-			return err // its root is unknown: nothing may be removed
-		}
-		if err := fn(rec.Bucket, rec.Key, rec.Root, n.own(w.version)); err != nil {
-			return err
-		}
-	}
-	return it.Error()
-}
-
-// partRoots calls fn with the root of every part of every upload in
-// progress, in every bucket (one scan of the part records).
-func (n *PebbleNamespace) partRoots(ctx context.Context, fn func(ref UploadRef, number int, root string) error) error {
-	it, err := n.prefixIter(ctx, []byte("p/"))
-	if err != nil {
-		return err
-	}
-	defer it.Close()
-	for ok := it.First(); ok; ok = it.Next() {
-		// p/<bucket>/<id>/<number>
-		var ref UploadRef
-		rest := it.Key()[len("p/"):]
-		b, rest, _ := bytes.Cut(rest, []byte("/"))
-		id, num, _ := bytes.Cut(rest, []byte("/"))
-		ref.Bucket, ref.ID = string(b), string(id)
-		number, _ := strconv.Atoi(string(num)) // for messages only
-		p, err := decodePart(number, it.Value())
-		if err != nil {
-			return err
-		}
-		if err := fn(ref, number, p.Root); err != nil {
-			return err
-		}
-	}
-	return it.Error()
 }
 
 // awaitedAdds is the DAG service an import writes through: wait returns

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"s3mesh/gateway/namespace"
 	"slices"
 	"strings"
 	"sync"
@@ -88,7 +89,7 @@ func deltaBlocks(t testing.TB, n *Node) (present map[string]bool, missing int) {
 	t.Helper()
 	present = map[string]bool{}
 	seen := map[string]bool{}
-	stack := n.crdt.crdt.InternalStats(context.Background()).Heads
+	stack := n.crdt.Heads(context.Background())
 	for len(stack) > 0 {
 		c := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
@@ -188,7 +189,7 @@ func TestGCRemovesExactlyTheOrphans(t *testing.T) {
 			// Live, not an object: a part of an upload in progress.
 			open := createUpload(t, n, "b", "open")
 			uploadPart(t, n, "b", "open", open, 1, bytes.NewReader(randBytes(5, 40<<10)), 40<<10)
-			_, openParts, _, err := n.uploads.Parts(ctx, UploadRef{Bucket: "b", Key: "open", ID: open}, 0, 0)
+			_, openParts, _, err := n.uploads.Parts(ctx, namespace.UploadRef{Bucket: "b", Key: "open", ID: open}, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -207,7 +208,7 @@ func TestGCRemovesExactlyTheOrphans(t *testing.T) {
 			}
 			aborted := createUpload(t, n, "b", "aborted")
 			uploadPart(t, n, "b", "aborted", aborted, 1, bytes.NewReader(randBytes(9, 80<<10)), 80<<10)
-			_, abortedParts, _, err := n.uploads.Parts(ctx, UploadRef{Bucket: "b", Key: "aborted", ID: aborted}, 0, 0)
+			_, abortedParts, _, err := n.uploads.Parts(ctx, namespace.UploadRef{Bucket: "b", Key: "aborted", ID: aborted}, 0, 0)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -27,7 +27,7 @@ func (n *Node) GetObject(ctx context.Context, bucket, key string) (*s3api.Object
 	if err != nil {
 		return nil, nil, fmt.Errorf("get %s/%s: record root: %w", bucket, key, err)
 	}
-	return objectInfo(rec), &content{n: n, bucket: bucket, key: key, root: root, size: rec.Size}, nil
+	return rec.Info(), &content{n: n, bucket: bucket, key: key, root: root, size: rec.Size}, nil
 }
 
 // content is one object version's DAG.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"s3mesh/gateway/namespace"
 	"time"
 
 	"s3mesh/s3api/s3err"
@@ -99,13 +100,13 @@ func (n *Node) sweepUploads(ctx context.Context) (int, error) {
 }
 
 // expiredUploads returns the uploads of bucket initiated before cutoff.
-func (n *Node) expiredUploads(ctx context.Context, bucket string, cutoff time.Time) ([]UploadRef, error) {
+func (n *Node) expiredUploads(ctx context.Context, bucket string, cutoff time.Time) ([]namespace.UploadRef, error) {
 	it, err := n.uploads.Uploads(ctx, bucket)
 	if err != nil {
 		return nil, err
 	}
 	defer it.Close()
-	var out []UploadRef
+	var out []namespace.UploadRef
 	for it.Next() {
 		u, err := it.Upload()
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"s3mesh/gateway/namespace"
 	"strings"
 
 	"github.com/ipfs/go-cid"
@@ -46,8 +47,8 @@ func (n *Node) newUploadID(now int64) string {
 // recorded in the node's local UploadStore.
 func (n *Node) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMultipartUploadInput) (string, error) {
 	now := n.cfg.Clock().UTC()
-	u := &UploadRecord{
-		UploadRef:         UploadRef{Bucket: in.Bucket, Key: in.Key, ID: n.newUploadID(now.UnixNano())},
+	u := &namespace.UploadRecord{
+		UploadRef:         namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: n.newUploadID(now.UnixNano())},
 		Initiated:         now,
 		Metadata:          cloneMetadata(in.Metadata),
 		Tags:              cloneMap(in.Tags),
@@ -82,7 +83,7 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	op := func(err error) error {
 		return fmt.Errorf("upload part %d of %s/%s: %w", in.PartNumber, in.Bucket, in.Key, err)
 	}
-	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
@@ -93,7 +94,7 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 		return nil, op(err)
 	}
 	// Checksums are read only now that the body reached EOF.
-	p := &PartRecord{
+	p := &namespace.PartRecord{
 		Number:    in.PartNumber,
 		Root:      res.root.String(),
 		Size:      res.size,
@@ -104,7 +105,7 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	return n.commitPart(ctx, ref, p, op)
 }
 
-func (n *Node) commitPart(ctx context.Context, ref UploadRef, p *PartRecord, op func(error) error) (*s3api.PartInfo, error) {
+func (n *Node) commitPart(ctx context.Context, ref namespace.UploadRef, p *namespace.PartRecord, op func(error) error) (*s3api.PartInfo, error) {
 	p.LastModified = n.cfg.Clock().UTC()
 	if err := n.uploads.PutPart(ctx, ref, p); err != nil {
 		return nil, op(err)
@@ -112,7 +113,7 @@ func (n *Node) commitPart(ctx context.Context, ref UploadRef, p *PartRecord, op 
 	return partInfo(p), nil
 }
 
-func partInfo(p *PartRecord) *s3api.PartInfo {
+func partInfo(p *namespace.PartRecord) *s3api.PartInfo {
 	return &s3api.PartInfo{
 		PartNumber:   p.Number,
 		ETag:         p.ETag,
@@ -133,7 +134,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 		return fmt.Errorf("upload part copy %d of %s/%s from %s/%s: %w",
 			in.PartNumber, in.Bucket, in.Key, in.SourceBucket, in.SourceKey, err)
 	}
-	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
@@ -157,7 +158,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 		return nil, op(fmt.Errorf("source record root: %w", err))
 	}
 	c := &content{n: n, root: root, size: size}
-	p := &PartRecord{Number: in.PartNumber, Size: length}
+	p := &namespace.PartRecord{Number: in.PartNumber, Size: length}
 	if in.Offset == 0 && length == size {
 		// The whole source: share its DAG.
 		nd, err := n.newFetcher(ctx).getNode(root)
@@ -228,7 +229,7 @@ func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 }
 
 func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
-	ref := UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
+	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	u, stored, _, err := n.uploads.Parts(ctx, ref, 0, 0)
 	if err != nil {
 		return nil, err
@@ -322,7 +323,7 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 		// The object is committed; the janitor ends the upload later.
 		n.cfg.Logger.Warn("multipart upload completed but its record was not removed", "bucket", in.Bucket, "upload_id", in.UploadID, "err", err)
 	}
-	info := objectInfo(rec)
+	info := rec.Info()
 	info.Metadata = cloneMetadata(info.Metadata)
 	info.Tags = cloneMap(info.Tags)
 	info.Checksums = cloneMap(info.Checksums)
@@ -332,12 +333,12 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 
 // validateParts checks the listed parts against the stored ones (sorted by
 // number) in the contract's order and returns the stored parts listed.
-func validateParts(list []s3api.CompletedPart, stored []PartRecord) ([]PartRecord, error) {
-	byNumber := make(map[int]*PartRecord, len(stored))
+func validateParts(list []s3api.CompletedPart, stored []namespace.PartRecord) ([]namespace.PartRecord, error) {
+	byNumber := make(map[int]*namespace.PartRecord, len(stored))
 	for i := range stored {
 		byNumber[stored[i].Number] = &stored[i]
 	}
-	parts := make([]PartRecord, len(list))
+	parts := make([]namespace.PartRecord, len(list))
 	for i, cp := range list {
 		p, ok := byNumber[cp.PartNumber]
 		if !ok {
@@ -364,7 +365,7 @@ func validateParts(list []s3api.CompletedPart, stored []PartRecord) ([]PartRecor
 // AbortMultipartUpload implements s3api.MultipartStore. The parts' blocks
 // are left to garbage collection.
 func (n *Node) AbortMultipartUpload(ctx context.Context, bucket, key, uploadID string) error {
-	if err := n.uploads.AbortUpload(ctx, UploadRef{Bucket: bucket, Key: key, ID: uploadID}); err != nil {
+	if err := n.uploads.AbortUpload(ctx, namespace.UploadRef{Bucket: bucket, Key: key, ID: uploadID}); err != nil {
 		return fmt.Errorf("abort multipart upload %s/%s: %w", bucket, key, err)
 	}
 	n.metrics.uploads.WithLabelValues("aborted").Inc()
@@ -378,7 +379,7 @@ func (n *Node) ListParts(ctx context.Context, in s3api.ListPartsInput) (*s3api.L
 	if maxParts <= 0 {
 		maxParts = DefaultMaxParts
 	}
-	u, parts, more, err := n.uploads.Parts(ctx, UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}, in.PartNumberMarker, maxParts)
+	u, parts, more, err := n.uploads.Parts(ctx, namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}, in.PartNumberMarker, maxParts)
 	if err != nil {
 		return nil, fmt.Errorf("list parts %s/%s: %w", in.Bucket, in.Key, err)
 	}
@@ -397,95 +398,11 @@ func (n *Node) ListParts(ctx context.Context, in s3api.ListPartsInput) (*s3api.L
 	return res, nil
 }
 
-// ListMultipartUploads implements s3api.MultipartStore with range scans:
-// it seeks to the first candidate upload and, for each rolled-up common
-// prefix, seeks past every key under it. Without in.KeyMarker,
-// in.UploadIDMarker is ignored; with a KeyMarker and no UploadIDMarker,
-// the listing starts after every upload of KeyMarker; with both, after the
-// uploads of KeyMarker whose IDs sort up to UploadIDMarker (IDs sort in
-// creation order, so the marker of an upload that has since ended still
-// places the listing). A KeyMarker inside a rolled-up prefix skips the
-// whole prefix. NextKeyMarker and NextUploadIDMarker are set when
-// IsTruncated: the last upload returned, or the last common prefix and "".
+// ListMultipartUploads implements s3api.MultipartStore with range scans
+// (see namespace.ListUploads).
 func (n *Node) ListMultipartUploads(ctx context.Context, in s3api.ListMultipartUploadsInput) (*s3api.ListMultipartUploadsResult, error) {
-	op := func(err error) error { return fmt.Errorf("list multipart uploads %s: %w", in.Bucket, err) }
-	maxUploads := in.MaxUploads
-	if maxUploads <= 0 {
-		maxUploads = DefaultMaxUploads
+	if in.MaxUploads <= 0 {
+		in.MaxUploads = DefaultMaxUploads
 	}
-	it, err := n.uploads.Uploads(ctx, in.Bucket)
-	if err != nil {
-		return nil, op(err)
-	}
-	defer it.Close()
-	res := &s3api.ListMultipartUploadsResult{}
-	startKey, startID, ok := uploadListStart(in)
-	if !ok {
-		return res, nil
-	}
-	it.Seek(startKey, startID)
-	count := 0
-	for it.Next() {
-		if err := ctx.Err(); err != nil {
-			return nil, op(err)
-		}
-		key := it.Key()
-		if !strings.HasPrefix(key, in.Prefix) {
-			break // keys are ordered and start >= Prefix: none further match
-		}
-		if count == maxUploads {
-			res.IsTruncated = true
-			break
-		}
-		count++
-		if cp, ok := commonPrefix(key, in.Prefix, in.Delimiter); ok {
-			res.CommonPrefixes = append(res.CommonPrefixes, cp)
-			res.NextKeyMarker, res.NextUploadIDMarker = cp, ""
-			end, ok := prefixEnd(cp)
-			if !ok {
-				break
-			}
-			it.Seek(end, "")
-			continue
-		}
-		u, err := it.Upload()
-		if err != nil {
-			return nil, op(err)
-		}
-		res.Uploads = append(res.Uploads, s3api.UploadInfo{Key: key, UploadID: u.ID, Initiated: u.Initiated})
-		res.NextKeyMarker, res.NextUploadIDMarker = key, u.ID
-	}
-	if err := it.Err(); err != nil {
-		return nil, err
-	}
-	if !res.IsTruncated {
-		res.NextKeyMarker, res.NextUploadIDMarker = "", ""
-	}
-	return res, nil
-}
-
-// uploadListStart returns the position (key, ID) a listing starts at: the
-// first upload after the markers, and not before in.Prefix. ok is false
-// when no upload can follow.
-func uploadListStart(in s3api.ListMultipartUploadsInput) (key, id string, ok bool) {
-	if in.KeyMarker == "" {
-		return in.Prefix, "", true
-	}
-	// The smallest key greater than KeyMarker, or, with an ID marker, the
-	// smallest ID of KeyMarker greater than it.
-	key, id = in.KeyMarker+"\x00", ""
-	if in.UploadIDMarker != "" {
-		key, id = in.KeyMarker, in.UploadIDMarker+"\x00"
-	}
-	if cp, ok := commonPrefix(in.KeyMarker, in.Prefix, in.Delimiter); ok {
-		end, ok := prefixEnd(cp)
-		if !ok {
-			return "", "", false
-		}
-		key, id = end, ""
-	}
-	if key < in.Prefix {
-		return in.Prefix, "", true
-	}
-	return key, id, true
+	return namespace.ListUploads(ctx, n.uploads, in)
 }

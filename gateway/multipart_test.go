@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"s3mesh/gateway/namespace"
 	"slices"
 	"strings"
 	"sync"
@@ -14,7 +15,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
 	uio "github.com/ipfs/boxo/ipld/unixfs/io"
@@ -170,7 +170,7 @@ func TestAssemblePartsUnixFS(t *testing.T) {
 	n := newTestNode(t, Config{ChunkSize: 7, NoSync: true})
 	ctx := context.Background()
 	// A pool of distinct part DAGs: raw leaves, multi-level trees, empty.
-	var pool []PartRecord
+	var pool []namespace.PartRecord
 	var datas [][]byte
 	for i, size := range []int{0, 1, 7, 8, 50, 400, 13} {
 		data := randBytes(uint64(100+i), size)
@@ -178,13 +178,13 @@ func TestAssemblePartsUnixFS(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool = append(pool, PartRecord{Number: i + 1, Root: res.root.String(), Size: res.size, DAGSize: res.dagSize})
+		pool = append(pool, namespace.PartRecord{Number: i + 1, Root: res.root.String(), Size: res.size, DAGSize: res.dagSize})
 		datas = append(datas, data)
 	}
 	for _, count := range []int{1, 2, 174, 175, 349, 400, s3api.MaxParts} {
 		t.Run(fmt.Sprint(count), func(t *testing.T) {
 			t.Parallel()
-			parts := make([]PartRecord, count)
+			parts := make([]namespace.PartRecord, count)
 			var whole []byte
 			stop := map[cid.Cid]bool{}
 			for i := range parts {
@@ -377,7 +377,7 @@ func TestUploadPartCopyWholeSharesRoot(t *testing.T) {
 	if after := n.blocks.Stats(); after != before {
 		t.Errorf("whole-object part copy changed the block store: %+v -> %+v", before, after)
 	}
-	_, parts, _, err := n.uploads.Parts(ctx, UploadRef{"b", "k", id}, 0, 0)
+	_, parts, _, err := n.uploads.Parts(ctx, namespace.UploadRef{Bucket: "b", Key: "k", ID: id}, 0, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,18 +419,19 @@ func createUploadWith(t *testing.T, n *Node, bucket, key string, data []byte) (s
 	return id, uploadPart(t, n, bucket, key, id, 1, bytes.NewReader(data), int64(len(data)))
 }
 
-// namespaceKeys returns the keys of the node's namespace database with
-// prefix p.
-func namespaceKeys(t *testing.T, n *Node, p string) []string {
+// partsLeft returns the parts of uploads in bucket ("": any) that the
+// node still records.
+func partsLeft(t *testing.T, n *Node, bucket string) []string {
 	t.Helper()
-	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: []byte(p), UpperBound: upperBound([]byte(p))})
+	var out []string
+	err := n.idx.PartRoots(context.Background(), func(ref namespace.UploadRef, number int, _ string) error {
+		if bucket == "" || ref.Bucket == bucket {
+			out = append(out, fmt.Sprintf("%s/%s/%d", ref.Bucket, ref.ID, number))
+		}
+		return nil
+	})
 	if err != nil {
 		t.Fatal(err)
-	}
-	defer it.Close()
-	var out []string
-	for ok := it.First(); ok; ok = it.Next() {
-		out = append(out, string(it.Key()))
 	}
 	return out
 }
@@ -464,36 +465,11 @@ func TestUploadEndsLeaveNoRecords(t *testing.T) {
 		}
 		wg.Wait()
 	}
-	if keys := slices.Concat(namespaceKeys(t, n, "u/"), namespaceKeys(t, n, "p/")); len(keys) != 0 {
+	if keys := partsLeft(t, n, ""); len(keys) != 0 {
 		t.Errorf("records left after every upload ended: %q", keys)
 	}
 	if got := n.uploads.OpenUploads(); got != 0 {
 		t.Errorf("OpenUploads = %d, want 0", got)
-	}
-}
-
-// TestUploadKeyEncoding: the storage keys of uploads sort by key, then ID,
-// for keys with 0x00 bytes and keys that prefix others.
-func TestUploadKeyEncoding(t *testing.T) {
-	t.Parallel()
-	keys := []string{"", "\x00", "\x00\x00", "\x00\x01", "\x00a", "a", "a\x00", "a\x00b", "a\x01", "ab", "b", "\xff"}
-	var refs []UploadRef
-	for _, k := range keys {
-		for _, id := range []string{"1", "2"} {
-			refs = append(refs, UploadRef{Bucket: "b", Key: k, ID: id})
-		}
-	}
-	for i := 1; i < len(refs); i++ {
-		a, b := uploadKey(refs[i-1]), uploadKey(refs[i])
-		if bytes.Compare(a, b) >= 0 {
-			t.Errorf("upload key of %q/%s does not sort before %q/%s", refs[i-1].Key, refs[i-1].ID, refs[i].Key, refs[i].ID)
-		}
-	}
-	for _, r := range refs {
-		k, id, err := splitUploadKey(uploadKey(r)[len(uploadPrefix("b")):])
-		if err != nil || k != r.Key || id != r.ID {
-			t.Errorf("split(%q, %q) = %q, %q, %v", r.Key, r.ID, k, id, err)
-		}
 	}
 }
 
@@ -572,7 +548,7 @@ func TestDeleteBucketDiscardsUploads(t *testing.T) {
 	if err != nil || len(res.Uploads) != 0 {
 		t.Errorf("uploads of a recreated bucket = %+v, %v", res, err)
 	}
-	if keys := slices.Concat(namespaceKeys(t, n, "u/b/"), namespaceKeys(t, n, "p/b/")); len(keys) != 0 {
+	if keys := partsLeft(t, n, "b"); len(keys) != 0 {
 		t.Errorf("records of the deleted bucket's upload remain: %q", keys)
 	}
 	if _, err := n.ListParts(ctx, s3api.ListPartsInput{Bucket: "c", Key: "k", UploadID: other}); err != nil {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"s3mesh/gateway/namespace"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -42,11 +43,11 @@ type Node struct {
 	// ns is the replicated namespace (alone when Config.PubSub is nil).
 	ns Namespace
 	// crdt is ns, and idx its local index.
-	crdt *CRDTNamespace
-	idx  *PebbleNamespace
+	crdt *namespace.CRDTNamespace
+	idx  *namespace.PebbleNamespace
 	// uploads keeps multipart state, local to the node (the namespace's
 	// local index holds it); only completion publishes, through ns.
-	uploads UploadStore
+	uploads namespace.UploadStore
 	metrics *metrics
 	// repl fetches the objects of replicated buckets (see replicate.go).
 	repl *replicator
@@ -109,7 +110,7 @@ func New(cfg Config) (*Node, error) {
 		}
 	}
 	// The uploads gauge may be read before the namespace is open.
-	var openUploads atomic.Pointer[PebbleNamespace]
+	var openUploads atomic.Pointer[namespace.PebbleNamespace]
 	usage := &usageState{}
 	m, err := newMetrics(cfg.Registerer, func() int64 {
 		if idx := openUploads.Load(); idx != nil {
@@ -131,7 +132,7 @@ func New(cfg Config) (*Node, error) {
 	n.bserv = newBlockService(bs, exch)
 	n.dag = merkledag.NewDAGService(n.bserv)
 	n.repl = newReplicator(n, nodeID)
-	ns, err := OpenCRDTNamespace(CRDTConfig{
+	ns, err := namespace.OpenCRDTNamespace(namespace.CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
 		NodeID:              nodeID,
 		Network:             cfg.Network,
@@ -251,36 +252,13 @@ func (n *Node) HeadObject(ctx context.Context, bucket, key string) (*s3api.Objec
 	if err != nil {
 		return nil, err
 	}
-	return objectInfo(rec), nil
+	return rec.Info(), nil
 }
 
 // DeleteObject implements s3api.ObjectStore. The object's blocks stay in
 // the block store until garbage collection.
 func (n *Node) DeleteObject(ctx context.Context, bucket, key string) error {
 	return n.ns.DeleteObject(ctx, bucket, key)
-}
-
-func objectInfo(r *ObjectRecord) *s3api.ObjectInfo {
-	return &s3api.ObjectInfo{
-		Bucket:       r.Bucket,
-		Key:          r.Key,
-		Size:         r.Size,
-		ETag:         r.ETag,
-		LastModified: r.LastModified,
-		CID:          r.Root,
-		Metadata: s3api.ObjectMetadata{
-			ContentType:        r.ContentType,
-			ContentEncoding:    r.ContentEncoding,
-			ContentDisposition: r.ContentDisposition,
-			ContentLanguage:    r.ContentLanguage,
-			CacheControl:       r.CacheControl,
-			Expires:            r.Expires,
-			User:               r.User,
-		},
-		Checksums: r.Checksums,
-		Tags:      r.Tags,
-		PartSizes: r.PartSizes,
-	}
 }
 
 // syncingDAG is the DAG service the namespace stores its deltas in: the
@@ -323,7 +301,7 @@ func loadOrCreateNodeID(dir string) (string, error) {
 	b, err := os.ReadFile(p)
 	if err == nil {
 		id := strings.TrimSpace(string(b))
-		if !validNodeID(id) {
+		if !namespace.ValidNodeID(id) {
 			return "", fmt.Errorf("node ID in %s: invalid %q", p, id)
 		}
 		return id, nil
@@ -359,3 +337,9 @@ func loadOrCreateNodeID(dir string) (string, error) {
 // peers through the node's one fetch path (each block fetched once per
 // node, hash-verified, stored, counted). The IPFS gateway reads through it.
 func (n *Node) BlockService() blockservice.BlockService { return n.bserv }
+
+// ListObjects implements s3api.ObjectStore with range scans (see
+// namespace.List).
+func (n *Node) ListObjects(ctx context.Context, in s3api.ListObjectsInput) (*s3api.ListObjectsResult, error) {
+	return namespace.List(ctx, n.ns, in)
+}

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"maps"
+	"s3mesh/gateway/namespace"
 	"time"
 
 	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
@@ -104,7 +105,7 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		}
 		return nil, "error", fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
 	}
-	return objectInfo(rec), "ok", nil
+	return rec.Info(), "ok", nil
 }
 
 func cloneMap(m map[string]string) map[string]string {
@@ -116,7 +117,7 @@ func cloneMap(m map[string]string) map[string]string {
 
 // putCheck turns the conditional-write headers into a PutCheck, nil when
 // there is none.
-func putCheck(c s3api.PutConditions) PutCheck {
+func putCheck(c s3api.PutConditions) namespace.PutCheck {
 	if c.IfNoneMatch == "" && c.IfMatch == "" {
 		return nil
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"s3mesh/gateway/namespace"
 	"slices"
 	"sort"
 	"sync"
@@ -545,7 +546,7 @@ func (r *replicator) participants() []string {
 		return nil
 	}
 	ids := []string{r.self}
-	for _, p := range ps.ListPeers(CRDTTopic(r.n.cfg.Network)) {
+	for _, p := range ps.ListPeers(namespace.CRDTTopic(r.n.cfg.Network)) {
 		ids = append(ids, p.String())
 	}
 	slices.Sort(ids)

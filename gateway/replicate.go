@@ -13,8 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/cockroachdb/pebble/v2"
-
+	"s3mesh/gateway/namespace"
 	"s3mesh/s3api/s3err"
 )
 
@@ -34,8 +33,8 @@ import (
 // The namespace's hooks (CRDTConfig.OnObject, OnBucket) only note what
 // happened in memory and wake the replicator's goroutine: they run on the
 // path that applies entries and must not block. That goroutine writes the
-// work to a queue in the namespace's local database, under keys the index
-// rebuild never clears (see crdtindex.go for the other prefixes):
+// work to a queue in its own key space of the node's local database
+// (namespace.OwnerReplicate, under r/), which an index rebuild keeps:
 //
 //	r/q/<bucket>/<key>  queue entry: the root CID being fetched, the
 //	                    object's size, progress (leaves and bytes local),
@@ -104,8 +103,9 @@ const (
 )
 
 var (
-	replQueuePrefix = []byte("r/q/")
-	replDonePrefix  = []byte("r/d/")
+	// Within the replicator's key space (namespace.OwnerReplicate).
+	replQueuePrefix = []byte("q/")
+	replDonePrefix  = []byte("d/")
 )
 
 // errReplDropped is the cause a fetch is stopped with when its object no
@@ -211,6 +211,9 @@ type replicator struct {
 
 	metrics *replMetrics
 	wake    chan struct{} // capacity 1
+	// ks is the replicator's key space in the node's database: the queue
+	// and the done markers.
+	ks *namespace.Keyspace
 
 	mu sync.Mutex // guards the fields below; never held across a namespace call
 	// loaded is set once replicated holds the buckets' state; until then
@@ -251,6 +254,11 @@ func newReplicator(n *Node, self string) *replicator {
 // start registers the metrics and starts the replicator's goroutine. The
 // namespace MUST be open.
 func (r *replicator) start() error {
+	ks, err := r.n.crdt.Keyspace(namespace.OwnerReplicate)
+	if err != nil {
+		return fmt.Errorf("replicator: %w", err)
+	}
+	r.ks = ks
 	m, err := newReplMetrics(r.n.cfg.Registerer, r)
 	if err != nil {
 		return err
@@ -567,7 +575,7 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 		item := replItem{bucket: name, key: rec.Key, root: rec.Root, size: rec.Size}
 		if r.n.crdt != nil {
 			// Best effort: without it the writer's stripe is no one's share.
-			item.writer, _ = r.n.crdt.writer(name, rec.Key)
+			item.writer, _ = r.n.crdt.Writer(name, rec.Key)
 		}
 		if err := r.enqueue(item); err != nil {
 			it.Close()
@@ -590,19 +598,19 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 // names another root.
 func (r *replicator) pruneDone(ctx context.Context, bucket string) error {
 	p := replBucketPrefix(replDonePrefix, bucket)
-	it, err := r.n.idx.prefixIter(ctx, p)
+	it, err := r.ks.Scan(ctx, p)
 	if err != nil {
 		return err
 	}
 	var stale [][]byte
 	for ok := it.First(); ok; ok = it.Next() {
 		key := string(it.Key()[len(p):])
-		v, found, err := r.n.idx.get(objectKey(bucket, key))
-		if err == nil && found {
-			var rec *ObjectRecord
-			if rec, err = decodeObject(bucket, key, v); err == nil && rec.Root == string(it.Value()) {
-				continue
-			}
+		rec, err := r.n.ns.GetObject(ctx, bucket, key)
+		if err == nil && rec.Root == string(it.Value()) {
+			continue
+		}
+		if errors.Is(err, s3err.ErrNoSuchKey) || errors.Is(err, s3err.ErrNoSuchBucket) {
+			err = nil
 		}
 		if err != nil {
 			it.Close()
@@ -617,19 +625,19 @@ func (r *replicator) pruneDone(ctx context.Context, bucket string) error {
 	if err != nil || len(stale) == 0 {
 		return err
 	}
-	b := r.n.idx.db.NewBatch()
+	b := r.ks.NewBatch()
 	defer b.Close()
 	for _, k := range stale {
-		if err := b.Delete(k, nil); err != nil {
+		if err := b.Delete(k); err != nil {
 			return err
 		}
 	}
-	return b.Commit(pebble.NoSync)
+	return b.Commit()
 }
 
 // getEntry reads a queue entry.
 func (r *replicator) getEntry(k []byte) (replEntry, bool, error) {
-	v, ok, err := r.n.idx.get(k)
+	v, ok, err := r.ks.Get(k)
 	if err != nil || !ok {
 		return replEntry{}, false, err
 	}
@@ -661,7 +669,7 @@ func (r *replicator) enqueue(it replItem) error {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	dk := replKey(replDonePrefix, bucket, key)
-	done, hasDone, err := r.n.idx.get(dk)
+	done, hasDone, err := r.ks.Get(dk)
 	if err != nil {
 		return err
 	}
@@ -681,17 +689,17 @@ func (r *replicator) enqueue(it replItem) error {
 	if err != nil {
 		return err
 	}
-	b := r.n.idx.db.NewBatch()
+	b := r.ks.NewBatch()
 	defer b.Close()
-	if err := b.Set(qk, v, nil); err != nil {
+	if err := b.Set(qk, v); err != nil {
 		return err
 	}
 	if hasDone {
-		if err := b.Delete(dk, nil); err != nil {
+		if err := b.Delete(dk); err != nil {
 			return err
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := b.Commit(); err != nil {
 		return err
 	}
 	r.account(old, had, e, true)
@@ -714,7 +722,7 @@ func (r *replicator) updateEntry(bucket, key, root string, fn func(*replEntry)) 
 	if err != nil {
 		return false, err
 	}
-	if err := r.n.idx.db.Set(qk, v, pebble.NoSync); err != nil {
+	if err := r.ks.Set(qk, v); err != nil {
 		return false, err
 	}
 	r.account(old, true, e, true)
@@ -732,17 +740,17 @@ func (r *replicator) removeEntry(bucket, key, root string, done bool) (bool, err
 	if err != nil || !had || (root != "" && old.Root != root) {
 		return false, err
 	}
-	b := r.n.idx.db.NewBatch()
+	b := r.ks.NewBatch()
 	defer b.Close()
-	if err := b.Delete(qk, nil); err != nil {
+	if err := b.Delete(qk); err != nil {
 		return false, err
 	}
 	if done {
-		if err := b.Set(replKey(replDonePrefix, bucket, key), []byte(old.Root), nil); err != nil {
+		if err := b.Set(replKey(replDonePrefix, bucket, key), []byte(old.Root)); err != nil {
 			return false, err
 		}
 	}
-	if err := b.Commit(pebble.NoSync); err != nil {
+	if err := b.Commit(); err != nil {
 		return false, err
 	}
 	r.account(old, true, replEntry{}, false)
@@ -758,7 +766,7 @@ func (r *replicator) dropBucket(ctx context.Context, bucket string) error {
 	if err != nil || objects == 0 {
 		return err
 	}
-	if err := r.n.idx.db.DeleteRange(p, upperBound(p), pebble.NoSync); err != nil {
+	if err := r.ks.DeleteRange(p); err != nil {
 		return err
 	}
 	r.queued.Add(-objects)
@@ -772,7 +780,7 @@ func (r *replicator) sumQueue(ctx context.Context, p []byte) (objects, pending i
 	if p == nil {
 		p = replQueuePrefix
 	}
-	it, err := r.n.idx.prefixIter(ctx, p)
+	it, err := r.ks.Scan(ctx, p)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -816,7 +824,7 @@ func (r *replicator) dispatch(ctx context.Context) (time.Time, error) {
 // drops the entries of buckets that are not replicated, and unreadable
 // ones, on its way.
 func (r *replicator) nextDue(ctx context.Context) (bucket, key string, e replEntry, next time.Time, err error) {
-	it, err := r.n.idx.prefixIter(ctx, replQueuePrefix)
+	it, err := r.ks.Scan(ctx, replQueuePrefix)
 	if err != nil {
 		return "", "", replEntry{}, time.Time{}, err
 	}

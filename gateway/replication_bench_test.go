@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"s3mesh/gateway/namespace"
 	"slices"
 	"testing"
 	"time"
@@ -146,7 +147,7 @@ func BenchmarkReplicationLag(b *testing.B) {
 	}
 	lagBenchWaitFor(b, "topic peers", func() error {
 		for i, x := range nodes {
-			if got := len(x.ps.ListPeers(CRDTTopic(lagBenchNetwork))); got < len(nodes)-1 {
+			if got := len(x.ps.ListPeers(namespace.CRDTTopic(lagBenchNetwork))); got < len(nodes)-1 {
 				return fmt.Errorf("node %d sees %d topic peers", i, got)
 			}
 		}

@@ -106,7 +106,7 @@ func (n *Node) ReplicationStatus(ctx context.Context) (ReplicationStatus, error)
 		}
 		out.Buckets = append(out.Buckets, br)
 	}
-	it, err := n.idx.prefixIter(ctx, replQueuePrefix)
+	it, err := n.repl.ks.Scan(ctx, replQueuePrefix)
 	if err != nil {
 		return out, fmt.Errorf("replication status: %w", err)
 	}
@@ -164,7 +164,7 @@ func (r *replicator) bucketStatus(ctx context.Context, name string) (BucketRepli
 		}
 		out.Objects++
 		out.LogicalBytes += rec.Size
-		done, ok, err := r.n.idx.get(replKey(replDonePrefix, name, rec.Key))
+		done, ok, err := r.ks.Get(replKey(replDonePrefix, name, rec.Key))
 		if err != nil {
 			return out, err
 		}

@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"s3mesh/gateway/namespace"
 	"sync"
 	"time"
 )
@@ -52,7 +53,7 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) {
 	noop := func(GCProgress) {}
 	owned := &marker{n: n, live: map[string]uint8{}, p: &GCProgress{}, report: noop}
 	cached := &marker{n: n, live: map[string]uint8{}, p: &GCProgress{}, report: noop}
-	err := n.crdt.winningRoots(ctx, func(bucket, key, root string, own bool) error {
+	err := n.crdt.WinningRoots(ctx, func(bucket, key, root string, own bool) error {
 		m := cached
 		if own {
 			m = owned
@@ -60,14 +61,14 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) {
 		return m.markRoot(ctx, root, func() string { return "object " + bucket + "/" + key })
 	})
 	if err == nil {
-		err = n.idx.partRoots(ctx, func(ref UploadRef, number int, root string) error {
+		err = n.idx.PartRoots(ctx, func(ref namespace.UploadRef, number int, root string) error {
 			return owned.markRoot(ctx, root, func() string { return fmt.Sprintf("part %d of an upload", number) })
 		})
 	}
 	if err != nil {
 		return BlockUsage{}, fmt.Errorf("scan usage: %w", err)
 	}
-	for _, h := range n.crdt.crdt.InternalStats(ctx).Heads {
+	for _, h := range n.crdt.Heads(ctx) {
 		if err := owned.mark(ctx, h, func() string { return "namespace delta" }); err != nil {
 			return BlockUsage{}, fmt.Errorf("scan usage: %w", err)
 		}

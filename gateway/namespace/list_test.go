@@ -1,9 +1,10 @@
-package gateway
+package namespace
 
 import (
 	"context"
 	"fmt"
 	"math/rand/v2"
+	"s3mesh/gateway/internal/gwtest"
 	"slices"
 	"strings"
 	"testing"
@@ -38,7 +39,7 @@ func fillNamespace(t testing.TB, ns Namespace, bucket string, keys []string) {
 		t.Fatal(err)
 	}
 	for _, k := range keys {
-		if err := ns.PutObject(ctx, &ObjectRecord{Bucket: bucket, Key: k, Root: emptyFileCID, ETag: "e"}, nil); err != nil {
+		if err := ns.PutObject(ctx, &ObjectRecord{Bucket: bucket, Key: k, Root: gwtest.EmptyFileCID, ETag: "e"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -91,11 +92,11 @@ func TestRecordRoundTrip(t *testing.T) {
 	t.Parallel()
 	ns := newNamespace(t)
 	ctx := context.Background()
-	if err := ns.CreateBucket(ctx, BucketRecord{Name: "b", Created: fixedTime, Location: "eu"}); err != nil {
+	if err := ns.CreateBucket(ctx, BucketRecord{Name: "b", Created: gwtest.FixedTime, Location: "eu"}); err != nil {
 		t.Fatal(err)
 	}
 	rec := &ObjectRecord{
-		Bucket: "b", Key: "k\x00/😀", Root: emptyFileCID, Size: 42, ETag: "abc", LastModified: fixedTime.Add(123),
+		Bucket: "b", Key: "k\x00/😀", Root: gwtest.EmptyFileCID, Size: 42, ETag: "abc", LastModified: gwtest.FixedTime.Add(123),
 		ContentType: "t", ContentEncoding: "gzip", ContentDisposition: "d", ContentLanguage: "l",
 		CacheControl: "c", Expires: "Thu, 01 Dec 1994 16:00:00 GMT",
 		User:      map[string]string{"x": "1", "empty": ""},
@@ -115,7 +116,7 @@ func TestRecordRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if diff := cmp.Diff(&BucketRecord{Name: "b", Created: fixedTime, Location: "eu"}, b); diff != "" {
+	if diff := cmp.Diff(&BucketRecord{Name: "b", Created: gwtest.FixedTime, Location: "eu"}, b); diff != "" {
 		t.Fatalf("bucket (-want +got):\n%s", diff)
 	}
 	if _, err := decodeObject("b", "k", []byte{9, '{', '}'}); err == nil {
@@ -167,7 +168,7 @@ func TestListObjectsTable(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			in := tc.in
 			in.Bucket = "b"
-			res, err := listObjects(context.Background(), ns, in)
+			res, err := List(context.Background(), ns, in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -245,7 +246,7 @@ func TestListObjectsProperty(t *testing.T) {
 		// Page through, comparing each page with the reference.
 		var got []refEntry
 		for page := 0; page < 1000; page++ {
-			res, err := listObjects(ctx, ns, in)
+			res, err := List(ctx, ns, in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -297,7 +298,7 @@ func TestListObjectsSeeksPastPrefixes(t *testing.T) {
 	}
 	fillNamespace(t, ns, "b", keys)
 	counting := &countingNamespace{Namespace: ns}
-	res, err := listObjects(context.Background(), counting, s3api.ListObjectsInput{Bucket: "b", Delimiter: "/", MaxKeys: 10})
+	res, err := List(context.Background(), counting, s3api.ListObjectsInput{Bucket: "b", Delimiter: "/", MaxKeys: 10})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,7 @@
-package gateway
+package namespace
 
 import (
+	"s3mesh/gateway/internal/gwtest"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -9,7 +10,7 @@ import (
 // FuzzDecodeObject: decoding never panics, and whatever decodes encodes
 // and decodes to the same record.
 func FuzzDecodeObject(f *testing.F) {
-	seed, _ := encodeObject(&ObjectRecord{Root: emptyFileCID, Size: 3, ETag: "e", LastModified: fixedTime,
+	seed, _ := encodeObject(&ObjectRecord{Root: gwtest.EmptyFileCID, Size: 3, ETag: "e", LastModified: gwtest.FixedTime,
 		ContentType: "t", User: map[string]string{"a": ""}, Checksums: map[string]string{"CRC32": "x"}})
 	f.Add(seed)
 	f.Add([]byte{recordV1, '{', '}'})
@@ -36,7 +37,7 @@ func FuzzDecodeObject(f *testing.F) {
 
 // FuzzDecodeBucket: decoding never panics.
 func FuzzDecodeBucket(f *testing.F) {
-	seed, _ := encodeBucket(BucketRecord{Name: "b", Created: fixedTime, Location: "eu"})
+	seed, _ := encodeBucket(BucketRecord{Name: "b", Created: gwtest.FixedTime, Location: "eu"})
 	f.Add(seed)
 	f.Add([]byte{recordV1})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"bytes"
@@ -34,6 +34,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"s3mesh/exchange"
+	"s3mesh/gateway/internal/gwtest"
 	"s3mesh/s3api"
 )
 
@@ -92,10 +93,10 @@ func scaleETag(i int, gen uint8) string {
 
 func scaleRecord(i int, gen uint8) *ObjectRecord {
 	return &ObjectRecord{
-		Bucket: scaleBucket, Key: scaleKey(i), Root: emptyFileCID,
+		Bucket: scaleBucket, Key: scaleKey(i), Root: gwtest.EmptyFileCID,
 		Size:         1<<20 + int64(i)*7919%(63<<20),
 		ETag:         scaleETag(i, gen),
-		LastModified: fixedTime.Add(time.Duration(i)*time.Millisecond + time.Duration(gen)*time.Hour),
+		LastModified: gwtest.FixedTime.Add(time.Duration(i)*time.Millisecond + time.Duration(gen)*time.Hour),
 		ContentType:  "application/octet-stream",
 	}
 }
@@ -143,7 +144,7 @@ func scaleWalk(ns Namespace, visit func(*s3api.ObjectInfo)) (keys, pages int, er
 	ctx := context.Background()
 	in := s3api.ListObjectsInput{Bucket: scaleBucket, MaxKeys: scalePageKeys}
 	for {
-		res, err := listObjects(ctx, ns, in)
+		res, err := List(ctx, ns, in)
 		if err != nil {
 			return keys, pages, err
 		}
@@ -642,7 +643,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 	for b.Loop() {
 		peers := newCrdtPeers(b, 3)
 		nss := []Namespace{peers[0].ns, peers[1].ns, peers[2].ns}
-		if err := peers[0].ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: fixedTime}); err != nil {
+		if err := peers[0].ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: gwtest.FixedTime}); err != nil {
 			b.Fatal(err)
 		}
 		waitFor(b, "bucket everywhere", func() error {
@@ -698,7 +699,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 		solo := openScaleSolo(b)
 		var plainWrite, soloWrite time.Duration
 		for _, ns := range []Namespace{plain, solo} {
-			if err := ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: fixedTime}); err != nil {
+			if err := ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: gwtest.FixedTime}); err != nil {
 				b.Fatal(err)
 			}
 		}

@@ -1,9 +1,10 @@
-package gateway
+package namespace
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"s3mesh/gateway/internal/gwtest"
 	"sync"
 	"testing"
 	"time"
@@ -119,7 +120,7 @@ func TestCrdtUsage(t *testing.T) {
 	}
 	put := func(bucket, key string, size int64) {
 		t.Helper()
-		if err := ns.PutObject(ctx, &ObjectRecord{Bucket: bucket, Key: key, ETag: "e", Root: emptyFileCID, Size: size}, nil); err != nil {
+		if err := ns.PutObject(ctx, &ObjectRecord{Bucket: bucket, Key: key, ETag: "e", Root: gwtest.EmptyFileCID, Size: size}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -175,7 +176,7 @@ func TestCrdtUsage(t *testing.T) {
 
 func mustEncode(t *testing.T, size int64) []byte {
 	t.Helper()
-	v, err := encodeObject(&ObjectRecord{Bucket: "b", Key: "k", ETag: "e", Root: emptyFileCID, Size: size})
+	v, err := encodeObject(&ObjectRecord{Bucket: "b", Key: "k", ETag: "e", Root: gwtest.EmptyFileCID, Size: size})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,11 +254,11 @@ func TestCrdtHooks(t *testing.T) {
 	crdtPut(t, a, "bkt", "k", "e2")
 	etagEverywhere(t, peers, "bkt", "k", "e2")
 	for _, p := range peers {
-		if w, err := p.ns.writer("bkt", "k"); err != nil || w != a.ex.ID().String() {
+		if w, err := p.ns.Writer("bkt", "k"); err != nil || w != a.ex.ID().String() {
 			t.Errorf("%s: writer of bkt/k = %q, %v; want A", p.name, w, err)
 		}
 	}
-	if w, err := a.ns.writer("bkt", "absent"); err != nil || w != "" {
+	if w, err := a.ns.Writer("bkt", "absent"); err != nil || w != "" {
 		t.Errorf("writer of an absent key = %q, %v; want none", w, err)
 	}
 	if _, err := a.ns.UpdateBucket(ctx, "bkt", func(r *BucketRecord) error { r.Replicated = true; return nil }); err != nil {

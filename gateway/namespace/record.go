@@ -1,9 +1,10 @@
-package gateway
+package namespace
 
 import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"s3mesh/s3api"
 	"time"
 )
 
@@ -110,4 +111,28 @@ func decodeBucket(name string, b []byte) (*BucketRecord, error) {
 		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
 	}
 	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker}, nil
+}
+
+// Info returns the record as the S3 API describes an object.
+func (r *ObjectRecord) Info() *s3api.ObjectInfo {
+	return &s3api.ObjectInfo{
+		Bucket:       r.Bucket,
+		Key:          r.Key,
+		Size:         r.Size,
+		ETag:         r.ETag,
+		LastModified: r.LastModified,
+		CID:          r.Root,
+		Metadata: s3api.ObjectMetadata{
+			ContentType:        r.ContentType,
+			ContentEncoding:    r.ContentEncoding,
+			ContentDisposition: r.ContentDisposition,
+			ContentLanguage:    r.ContentLanguage,
+			CacheControl:       r.CacheControl,
+			Expires:            r.Expires,
+			User:               r.User,
+		},
+		Checksums: r.Checksums,
+		Tags:      r.Tags,
+		PartSizes: r.PartSizes,
+	}
 }

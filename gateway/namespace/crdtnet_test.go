@@ -1,10 +1,11 @@
-package gateway
+package namespace
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"s3mesh/gateway/internal/gwtest"
 	"slices"
 	"sync"
 	"testing"
@@ -186,13 +187,13 @@ func etagEverywhere(t *testing.T, peers []*crdtPeer, bucket, key, etag string) {
 
 func crdtPut(t *testing.T, p *crdtPeer, bucket, key, etag string) {
 	t.Helper()
-	if err := p.ns.PutObject(context.Background(), &ObjectRecord{Bucket: bucket, Key: key, ETag: etag, Root: emptyFileCID, Size: int64(len(etag))}, nil); err != nil {
+	if err := p.ns.PutObject(context.Background(), &ObjectRecord{Bucket: bucket, Key: key, ETag: etag, Root: gwtest.EmptyFileCID, Size: int64(len(etag))}, nil); err != nil {
 		t.Fatalf("%s: put %s/%s: %v", p.name, bucket, key, err)
 	}
 }
 
 func listKeys(p *crdtPeer, bucket string) ([]string, error) {
-	res, err := listObjects(context.Background(), p.ns, s3api.ListObjectsInput{Bucket: bucket, MaxKeys: 1000})
+	res, err := List(context.Background(), p.ns, s3api.ListObjectsInput{Bucket: bucket, MaxKeys: 1000})
 	if err != nil {
 		return nil, err
 	}
@@ -316,7 +317,7 @@ func TestCrdtConcurrentWriters(t *testing.T) {
 			go func() {
 				defer wg.Done()
 				<-start
-				err := p.ns.PutObject(ctx, &ObjectRecord{Bucket: "bkt", Key: key, ETag: p.name, Root: emptyFileCID}, nil)
+				err := p.ns.PutObject(ctx, &ObjectRecord{Bucket: "bkt", Key: key, ETag: p.name, Root: gwtest.EmptyFileCID}, nil)
 				if err != nil {
 					t.Errorf("%s: %v", p.name, err)
 				}

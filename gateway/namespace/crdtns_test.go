@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"context"
@@ -68,7 +68,7 @@ func TestCrdtOrderAndList(t *testing.T) {
 	fillNamespace(t, ns, "a", []string{"zzz"})
 	want := slices.Clone(awkwardKeys)
 	slices.Sort(want)
-	res, err := listObjects(context.Background(), ns, s3api.ListObjectsInput{Bucket: "b", MaxKeys: 1000})
+	res, err := List(context.Background(), ns, s3api.ListObjectsInput{Bucket: "b", MaxKeys: 1000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -254,7 +254,7 @@ func TestCrdtRebuildAfterUncleanClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ns.Close()
-	res, err := listObjects(ctx, ns, s3api.ListObjectsInput{Bucket: "b", MaxKeys: 100})
+	res, err := List(ctx, ns, s3api.ListObjectsInput{Bucket: "b", MaxKeys: 100})
 	if err != nil {
 		t.Fatal(err)
 	}

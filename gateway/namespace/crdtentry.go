@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"encoding/base64"
@@ -136,8 +136,8 @@ func parseVersion(v string) (ms int64, c uint32, node string, err error) {
 	return int64(m), uint32(cc), v[versionClockLen+1:], nil
 }
 
-// validNodeID reports whether id can end a version and a CRDT key segment.
-func validNodeID(id string) bool {
+// ValidNodeID reports whether id can end a version and a CRDT key segment.
+func ValidNodeID(id string) bool {
 	if id == "" || len(id) > 128 {
 		return false
 	}

@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"context"
@@ -7,16 +7,24 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ipfs/boxo/blockservice"
+	boxobs "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/exchange/offline"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ds "github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
+
 	"github.com/ipfs/go-datastore/query"
 
+	"s3mesh/gateway/internal/gwtest"
 	"s3mesh/s3api"
 )
 
 // crdtEntries counts the live CRDT entries of the node's namespace whose
 // key starts with prefix ("/o" or "/b").
-func crdtEntries(t *testing.T, n *Node, prefix string) int {
+func crdtEntries(t *testing.T, n *CRDTNamespace, prefix string) int {
 	t.Helper()
-	res, err := n.crdt.crdt.Query(context.Background(), query.Query{Prefix: prefix, KeysOnly: true})
+	res, err := n.crdt.Query(context.Background(), query.Query{Prefix: prefix, KeysOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,18 +48,18 @@ func TestMigrateSingleNodeNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, b := range []string{"one", "two"} {
-		if err := old.CreateBucket(ctx, BucketRecord{Name: b, Created: fixedTime}); err != nil {
+		if err := old.CreateBucket(ctx, BucketRecord{Name: b, Created: gwtest.FixedTime}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	keys := []string{"a", "dir/b", "dir//c", "../d", "e\x00f"}
 	for i, k := range keys {
-		rec := &ObjectRecord{Bucket: "one", Key: k, Root: emptyFileCID, Size: int64(i), ETag: strings.Repeat("ab", 16), LastModified: fixedTime}
+		rec := &ObjectRecord{Bucket: "one", Key: k, Root: gwtest.EmptyFileCID, Size: int64(i), ETag: strings.Repeat("ab", 16), LastModified: gwtest.FixedTime}
 		if err := old.PutObject(ctx, rec, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	up := &UploadRecord{UploadRef: UploadRef{Bucket: "two", Key: "big", ID: "0000000000000001upload"}, Initiated: fixedTime}
+	up := &UploadRecord{UploadRef: UploadRef{Bucket: "two", Key: "big", ID: "0000000000000001upload"}, Initiated: gwtest.FixedTime}
 	if err := old.CreateUpload(ctx, up); err != nil {
 		t.Fatal(err)
 	}
@@ -59,13 +67,13 @@ func TestMigrateSingleNodeNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	check := func(n *Node) {
+	check := func(n *CRDTNamespace) {
 		t.Helper()
 		bs, err := n.ListBuckets(ctx)
 		if err != nil || len(bs) != 2 || bs[0].Name != "one" || bs[1].Name != "two" {
 			t.Fatalf("buckets %+v, %v", bs, err)
 		}
-		res, err := n.ListObjects(ctx, s3api.ListObjectsInput{Bucket: "one", MaxKeys: 100})
+		res, err := List(ctx, n, s3api.ListObjectsInput{Bucket: "one", MaxKeys: 100})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,10 +86,10 @@ func TestMigrateSingleNodeNamespace(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Fatalf("listed %q, want %q", got, want)
 		}
-		if info, err := n.HeadObject(ctx, "one", "dir//c"); err != nil || info.Size != 2 {
+		if info, err := n.GetObject(ctx, "one", "dir//c"); err != nil || info.Size != 2 {
 			t.Fatalf("HEAD dir//c: %+v, %v", info, err)
 		}
-		ups, err := n.ListMultipartUploads(ctx, s3api.ListMultipartUploadsInput{Bucket: "two"})
+		ups, err := ListUploads(ctx, n.Index(), s3api.ListMultipartUploadsInput{Bucket: "two", MaxUploads: 1000})
 		if err != nil || len(ups.Uploads) != 1 || ups.Uploads[0].UploadID != up.ID {
 			t.Fatalf("uploads %+v, %v", ups, err)
 		}
@@ -91,30 +99,27 @@ func TestMigrateSingleNodeNamespace(t *testing.T) {
 		if got := crdtEntries(t, n, "/o"); got != len(keys) {
 			t.Errorf("%d object entries, want %d", got, len(keys))
 		}
-		if staged := namespaceKeys(t, n, stagePrefix); len(staged) != 0 {
+		if staged := dbKeys(t, n.idx, stagePrefix); len(staged) != 0 {
 			t.Errorf("staged records left: %q", staged)
 		}
 	}
-	n, err := New(Config{DataDir: dir, NoSync: true, MultipartMaxAge: -1})
-	if err != nil {
-		t.Fatal(err)
-	}
+	n := openDirCRDT(t, filepath.Join(dir, "namespace"))
 	check(n)
 	// The migrated namespace is a live one: writes and deletes work.
 	if err := n.DeleteObject(ctx, "one", "a"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := n.HeadObject(ctx, "one", "a"); err == nil {
+	if _, err := n.GetObject(ctx, "one", "a"); err == nil {
 		t.Fatal("deleted migrated object still visible")
 	}
 	if err := n.Close(); err != nil {
 		t.Fatal(err)
 	}
 	keys = slices.DeleteFunc(keys, func(k string) bool { return k == "a" })
-	n2 := newTestNode(t, Config{DataDir: dir, NoSync: true})
+	n2 := openDirCRDT(t, filepath.Join(dir, "namespace"))
 	// Reopening does not migrate again: "a" stays deleted, and the
 	// entries are those of the first open (plus the delete marker).
-	res, err := n2.ListObjects(ctx, s3api.ListObjectsInput{Bucket: "one", MaxKeys: 100})
+	res, err := List(ctx, n2, s3api.ListObjectsInput{Bucket: "one", MaxKeys: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,10 +144,10 @@ func TestMigrationResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := old.CreateBucket(ctx, BucketRecord{Name: "b", Created: fixedTime}); err != nil {
+	if err := old.CreateBucket(ctx, BucketRecord{Name: "b", Created: gwtest.FixedTime}); err != nil {
 		t.Fatal(err)
 	}
-	if err := old.PutObject(ctx, &ObjectRecord{Bucket: "b", Key: "k", Root: emptyFileCID, ETag: strings.Repeat("cd", 16), LastModified: fixedTime}, nil); err != nil {
+	if err := old.PutObject(ctx, &ObjectRecord{Bucket: "b", Key: "k", Root: gwtest.EmptyFileCID, ETag: strings.Repeat("cd", 16), LastModified: gwtest.FixedTime}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := old.Close(); err != nil {
@@ -165,8 +170,8 @@ func TestMigrationResumes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	n := newTestNode(t, Config{DataDir: dir, NoSync: true})
-	rec, err := n.ns.GetObject(ctx, "b", "k")
+	n := openDirCRDT(t, nsDir)
+	rec, err := n.GetObject(ctx, "b", "k")
 	if err != nil {
 		t.Fatalf("migrated object lost: %v", err)
 	}
@@ -176,4 +181,33 @@ func TestMigrationResumes(t *testing.T) {
 	if got := crdtEntries(t, n, "/o"); got != 1 {
 		t.Errorf("%d object entries, want 1", got)
 	}
+}
+
+// openDirCRDT opens the namespace in dir, alone, closed at the test's end
+// (closing it twice is fine).
+func openDirCRDT(t *testing.T, dir string) *CRDTNamespace {
+	t.Helper()
+	bs := boxobs.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
+	dag := merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
+	ns, err := OpenCRDTNamespace(CRDTConfig{Dir: dir, NodeID: "solo", NoSync: true}, nil, dag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ns.Close() })
+	return ns
+}
+
+// dbKeys returns the keys of the namespace database with prefix p.
+func dbKeys(t *testing.T, n *PebbleNamespace, p string) []string {
+	t.Helper()
+	it, err := n.prefixIter(context.Background(), []byte(p))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer it.Close()
+	var out []string
+	for ok := it.First(); ok; ok = it.Next() {
+		out = append(out, string(it.Key()))
+	}
+	return out
 }

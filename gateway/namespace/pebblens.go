@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"bytes"
@@ -92,11 +92,11 @@ func (n *PebbleNamespace) Close() error {
 	return n.closeErr
 }
 
-func bucketKey(name string) []byte { return append([]byte("b/"), name...) }
+func bucketKey(name string) []byte { return append([]byte(prefixBucket), name...) }
 
 func objectPrefix(bucket string) []byte {
 	k := make([]byte, 0, 3+len(bucket))
-	k = append(k, "o/"...)
+	k = append(k, prefixObject...)
 	k = append(k, bucket...)
 	return append(k, '/')
 }
@@ -205,7 +205,7 @@ func (n *PebbleNamespace) DeleteBucket(ctx context.Context, name string) error {
 
 // ListBuckets implements Namespace.
 func (n *PebbleNamespace) ListBuckets(ctx context.Context) ([]BucketRecord, error) {
-	p := []byte("b/")
+	p := []byte(prefixBucket)
 	it, err := n.prefixIter(ctx, p)
 	if err != nil {
 		return nil, fmt.Errorf("list buckets: %w", err)

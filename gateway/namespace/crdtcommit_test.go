@@ -1,8 +1,9 @@
-package gateway
+package namespace
 
 import (
 	"context"
 	"fmt"
+	"s3mesh/gateway/internal/gwtest"
 	"sync"
 	"testing"
 	"time"
@@ -68,7 +69,7 @@ func TestGroupCommit(t *testing.T) {
 	var wg sync.WaitGroup
 	errs := make(chan error, writers)
 	put := func(i int) {
-		errs <- ns.PutObject(ctx, &ObjectRecord{Bucket: "b", Key: fmt.Sprintf("k%02d", i), ETag: "e", Root: emptyFileCID, Size: 1}, nil)
+		errs <- ns.PutObject(ctx, &ObjectRecord{Bucket: "b", Key: fmt.Sprintf("k%02d", i), ETag: "e", Root: gwtest.EmptyFileCID, Size: 1}, nil)
 	}
 	// The first write is being published (its Add blocked); the others
 	// queue behind it.

@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"context"
@@ -33,7 +33,7 @@ const partDigits = 5 // s3api.MaxParts is 10000
 
 func uploadPrefix(bucket string) []byte {
 	k := make([]byte, 0, 3+len(bucket))
-	k = append(k, "u/"...)
+	k = append(k, prefixUpload...)
 	k = append(k, bucket...)
 	return append(k, '/')
 }
@@ -79,7 +79,7 @@ func splitUploadKey(b []byte) (key, id string, err error) {
 
 func partPrefix(bucket, id string) []byte {
 	k := make([]byte, 0, 4+len(bucket)+len(id))
-	k = append(k, "p/"...)
+	k = append(k, prefixPart...)
 	k = append(k, bucket...)
 	k = append(k, '/')
 	if id == "" {
@@ -99,7 +99,7 @@ func (n *PebbleNamespace) lockUpload(id string) *sync.Mutex {
 
 // countUploads counts the upload records of every bucket.
 func (n *PebbleNamespace) countUploads() (int64, error) {
-	p := []byte("u/")
+	p := []byte(prefixUpload)
 	it, err := n.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
 		return 0, err

@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"encoding/binary"
@@ -28,8 +28,8 @@ import (
 //	                   it means the last run did not close cleanly and the
 //	                   index is rebuilt from the CRDT
 //
-// The node's replicator keeps its queue under r/ (see replicate.go): local
-// state, not derived from the CRDT, which a rebuild keeps.
+// Other owners (the replicator) have key spaces of their own (see
+// keyspace.go), not derived from the CRDT, which a rebuild keeps.
 //
 // An object is visible (has an o/ key) when its winning entry is a put, its
 // bucket's winning entry is a create, and its version is greater than the
@@ -38,18 +38,9 @@ import (
 // Every rule here compares versions only, so applying a set of entries in
 // any order gives the same index.
 
-var (
-	keyClock = []byte("h/clock")
-	keyDirty = []byte("c/dirty")
-
-	// indexPrefixes are the prefixes a rebuild clears. Uploads (u/, p/)
-	// are local state, not derived from the CRDT, and stay.
-	indexPrefixes = []string{"b/", "o/", "v/", "w/", "s/"}
-)
-
 func winnerKey(bucket, key string) []byte {
 	k := make([]byte, 0, 3+len(bucket)+len(key))
-	k = append(k, "v/"...)
+	k = append(k, prefixWinner...)
 	k = append(k, bucket...)
 	k = append(k, '/')
 	return append(k, key...)
@@ -57,9 +48,9 @@ func winnerKey(bucket, key string) []byte {
 
 func winnerPrefix(bucket string) []byte { return winnerKey(bucket, "") }
 
-func bucketStateKey(bucket string) []byte { return append([]byte("w/"), bucket...) }
+func bucketStateKey(bucket string) []byte { return append([]byte(prefixBState), bucket...) }
 
-func pruneKey(crdtKey string) []byte { return append([]byte("s/"), crdtKey...) }
+func pruneKey(crdtKey string) []byte { return append([]byte(prefixPrune), crdtKey...) }
 
 func appendStr(b []byte, s string) []byte {
 	b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
@@ -180,7 +171,7 @@ func (n *CRDTNamespace) setVisible(b *pebble.Batch, bucket, key string, payload 
 
 // countUsage sums the usage of every visible object (one pass over o/).
 func (n *CRDTNamespace) countUsage() (usage, error) {
-	p := []byte("o/")
+	p := []byte(prefixObject)
 	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
 		return usage{}, err
@@ -484,7 +475,7 @@ func (n *CRDTNamespace) loadClock() error {
 
 // pruneDue returns up to limit prune-queue entries due at now.
 func (n *CRDTNamespace) pruneDue(now time.Time, limit int) ([]string, error) {
-	p := []byte("s/")
+	p := []byte(prefixPrune)
 	it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: p, UpperBound: upperBound(p)})
 	if err != nil {
 		return nil, err

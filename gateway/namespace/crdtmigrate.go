@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"bytes"
@@ -29,11 +29,9 @@ import (
 // key already has an entry. Peers then receive the migrated records like
 // any other write.
 
-var keyFormat = []byte("c/format")
-
 const (
 	crdtFormatV1 = "crdt-v1"
-	stagePrefix  = "m/"
+	stagePrefix  = prefixStage
 )
 
 func (n *CRDTNamespace) hasPrefix(p string) (bool, error) {
@@ -57,11 +55,11 @@ func (n *CRDTNamespace) stageLegacy() (bool, error) {
 	if marked {
 		return n.hasPrefix(stagePrefix)
 	}
-	legacy, err := n.hasPrefix("b/")
+	legacy, err := n.hasPrefix(prefixBucket)
 	if err != nil {
 		return false, fmt.Errorf("migrate: %w", err)
 	}
-	for _, p := range []string{"w/", "/crdt"} {
+	for _, p := range []string{prefixBState, prefixCRDT} {
 		// Already a CRDT namespace, from before the marker existed.
 		if crdtState, err := n.hasPrefix(p); err != nil || crdtState {
 			legacy = false
@@ -74,7 +72,7 @@ func (n *CRDTNamespace) stageLegacy() (bool, error) {
 	defer b.Close()
 	staged := 0
 	if legacy {
-		for _, p := range []string{"b/", "o/"} {
+		for _, p := range []string{prefixBucket, prefixObject} {
 			it, err := n.idx.db.NewIter(&pebble.IterOptions{LowerBound: []byte(p), UpperBound: upperBound([]byte(p))})
 			if err != nil {
 				return false, fmt.Errorf("migrate: %w", err)
@@ -110,7 +108,7 @@ func (n *CRDTNamespace) migrateStaged(ctx context.Context, staged bool) error {
 		return nil
 	}
 	total := 0
-	for _, p := range []string{stagePrefix + "b/", stagePrefix + "o/"} {
+	for _, p := range []string{stagePrefix + prefixBucket, stagePrefix + prefixObject} {
 		for {
 			c, err := n.migrateBatch(ctx, p)
 			if err != nil {
@@ -188,7 +186,7 @@ func (n *CRDTNamespace) migrationEntry(r stagedRecord) (string, entry, bool, err
 	k := r.key[len(stagePrefix):]
 	now := n.cfg.Clock()
 	switch {
-	case bytes.HasPrefix(k, []byte("b/")):
+	case bytes.HasPrefix(k, []byte(prefixBucket)):
 		name := string(k[2:])
 		if _, err := decodeBucket(name, r.value); err != nil {
 			return "", entry{}, false, err
@@ -202,7 +200,7 @@ func (n *CRDTNamespace) migrationEntry(r stagedRecord) (string, entry, bool, err
 		}
 		ms, c := n.clock.next()
 		return bucketEntryKey(name, formatVersion(ms, c, n.cfg.NodeID)), entry{kind: entryCreate, written: now, payload: r.value}, false, nil
-	case bytes.HasPrefix(k, []byte("o/")):
+	case bytes.HasPrefix(k, []byte(prefixObject)):
 		bucket, key, ok := bytes.Cut(k[2:], []byte("/"))
 		if !ok || len(bucket) == 0 || len(key) == 0 {
 			return "", entry{}, false, fmt.Errorf("malformed staged record %q", r.key)

@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"os"
+	"s3mesh/gateway/internal/gwtest"
 	"slices"
 	"strings"
 	"sync"
@@ -314,7 +315,7 @@ func listAll(p *crdtPeer, bucket string) ([]s3api.ObjectInfo, error) {
 	var out []s3api.ObjectInfo
 	after := ""
 	for range 10_000 {
-		res, err := listObjects(context.Background(), p.ns, s3api.ListObjectsInput{Bucket: bucket, MaxKeys: 1000, After: after})
+		res, err := List(context.Background(), p.ns, s3api.ListObjectsInput{Bucket: bucket, MaxKeys: 1000, After: after})
 		if err != nil {
 			return nil, err
 		}
@@ -379,7 +380,7 @@ func winnerAt(ns *CRDTNamespace, bucket, key string) (string, error) {
 }
 
 func putObj(p *crdtPeer, bucket, key, etag string) error {
-	return p.ns.PutObject(context.Background(), &ObjectRecord{Bucket: bucket, Key: key, ETag: etag, Root: emptyFileCID, Size: int64(len(etag))}, nil)
+	return p.ns.PutObject(context.Background(), &ObjectRecord{Bucket: bucket, Key: key, ETag: etag, Root: gwtest.EmptyFileCID, Size: int64(len(etag))}, nil)
 }
 
 // sameWinners reports a key of keys whose winning version differs between
@@ -1199,9 +1200,7 @@ func writeConcurrently(t *testing.T, writers []*crdtPeer, bucket string, total i
 // 10,000 objects catches up after its restart: the full listing, paged,
 // and a sample of ETags. Only with S3MESH_HEAVY set.
 func TestCrdtCatchUpHeavy(t *testing.T) {
-	if os.Getenv(heavyEnv) == "" {
-		t.Skipf("writes 10,000 objects through three nodes; set %s=1 to run", heavyEnv)
-	}
+	gwtest.Heavy(t, "writes 10,000 objects through three nodes")
 	peers := newCrdtPeers(t, 3)
 	a, b, c := peers[0], peers[1], peers[2]
 	ctx := context.Background()

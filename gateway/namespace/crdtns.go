@@ -1,4 +1,4 @@
-package gateway
+package namespace
 
 import (
 	"context"
@@ -144,7 +144,7 @@ func (c CRDTConfig) Validate() error {
 	switch {
 	case c.Dir == "":
 		return errors.New("crdt namespace: Dir is required")
-	case !validNodeID(c.NodeID):
+	case !ValidNodeID(c.NodeID):
 		return fmt.Errorf("crdt namespace: invalid NodeID %q", c.NodeID)
 	case c.RebroadcastInterval < 0, c.DAGSyncTimeout < 0, c.RepairInterval < 0, c.PruneGrace < 0:
 		return errors.New("crdt namespace: negative duration")
