@@ -10,13 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ipfs/boxo/exchange"
+
 	"github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	"github.com/multiformats/go-multihash"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"s3mesh/gateway/dag"
 	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
 )
@@ -157,20 +159,20 @@ func TestCorruptBlockRejected(t *testing.T) {
 	}
 	got, err := io.ReadAll(r)
 	r.Close()
-	if len(got) != 0 || !errors.Is(err, errCorruptBlock) || !errors.Is(err, ErrBlockUnavailable) ||
+	if len(got) != 0 || !errors.Is(err, dag.ErrCorruptBlock) || !errors.Is(err, ErrBlockUnavailable) ||
 		!errors.Is(err, s3err.ErrServiceUnavailable) {
 		t.Fatalf("read of corrupt blocks: %d bytes, %v", len(got), err)
 	}
 	if has, err := dst.blocks.Blockstore().Has(ctx, root); err != nil || has {
 		t.Fatalf("corrupt root stored: %v %v", has, err)
 	}
-	if n := testutil.ToFloat64(dst.metrics.rejected); n < 1 {
+	if n := rejectedBlocks(t, reg); n < 1 {
 		t.Fatalf("rejected blocks counted %v", n)
 	}
 
 	// Leaves corrupt, root good: the leaves are rejected, never stored.
 	fx.set(false, nil)
-	if _, err := dst.newFetcher(ctx).get(root); err != nil {
+	if _, err := dst.fetch.NewRead(ctx).Get(root); err != nil {
 		t.Fatal(err)
 	}
 	fx.set(true, nil)
@@ -180,7 +182,7 @@ func TestCorruptBlockRejected(t *testing.T) {
 	}
 	got, err = io.ReadAll(r)
 	r.Close()
-	if len(got) != 0 || !errors.Is(err, errCorruptBlock) {
+	if len(got) != 0 || !errors.Is(err, dag.ErrCorruptBlock) {
 		t.Fatalf("read of corrupt leaves: %d bytes, %v", len(got), err)
 	}
 	for _, c := range leafCIDs(t, src, info.CID) {
@@ -190,8 +192,8 @@ func TestCorruptBlockRejected(t *testing.T) {
 	}
 
 	// A session's GetBlocks drops the corrupt block too.
-	ve := &verifyingExchange{Interface: fx, rejected: dst.metrics.rejectedBlock}
-	before := testutil.ToFloat64(dst.metrics.rejected)
+	ve := dst.BlockService().Exchange().(exchange.SessionExchange)
+	before := rejectedBlocks(t, reg)
 	sctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
 	ch, err := ve.NewSession(sctx).GetBlocks(sctx, []cid.Cid{root})
 	if err != nil {
@@ -201,7 +203,7 @@ func TestCorruptBlockRejected(t *testing.T) {
 		t.Fatalf("GetBlocks passed on corrupt block %s", b.Cid())
 	}
 	cancel()
-	if testutil.ToFloat64(dst.metrics.rejected) <= before {
+	if rejectedBlocks(t, reg) <= before {
 		t.Fatal("GetBlocks rejection not counted")
 	}
 
@@ -333,4 +335,20 @@ func TestPutByCIDInvalid(t *testing.T) {
 	if err != nil || string(readRange(t, c, 0, info.Size)) != "a raw block" {
 		t.Fatalf("read adopted raw block: %v", err)
 	}
+}
+
+// rejectedBlocks returns the blocks the node's fetcher rejected, as its
+// metric on reg says.
+func rejectedBlocks(t *testing.T, reg *prometheus.Registry) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() == "s3mesh_gateway_blocks_rejected_total" {
+			return mf.GetMetric()[0].GetCounter().GetValue()
+		}
+	}
+	return 0
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"s3mesh/gateway/dag"
 	"s3mesh/s3api/s3err"
 )
 
@@ -341,10 +342,10 @@ func (r *fsckRun) check(ctx context.Context, c cid.Cid) (nd ipld.Node, kind, det
 	if r.p.Blocks%gcReportEvery == 0 {
 		r.report(r.p)
 	}
-	if err := verifyBlock(c, b); err != nil {
+	if err := dag.Verify(c, b); err != nil {
 		return nil, FsckCorrupt, "its content does not hash to its CID", nil
 	}
-	if nd, err = decodeNode(b); err != nil {
+	if nd, err = dag.DecodeNode(b); err != nil {
 		return nil, FsckUnreadable, "it matches its CID but cannot be decoded: " + err.Error(), nil
 	}
 	return nd, "", "", nil
@@ -412,7 +413,7 @@ func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Nod
 		return nil, errors.New("this node has no exchange to fetch it from")
 	}
 	fctx, cancel := context.WithTimeout(ctx, n.cfg.FetchTimeout)
-	b, err := n.bserv.Exchange().GetBlock(fctx, c) // the verifying exchange: never the local copy
+	b, err := n.fetch.FetchFresh(fctx, c) // verified, never the local copy
 	cancel()
 	if err != nil {
 		if ctx.Err() == nil && fctx.Err() != nil {
@@ -420,7 +421,7 @@ func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Nod
 		}
 		return nil, fmt.Errorf("fetch: %w", err)
 	}
-	if err := verifyBlock(c, b); err != nil { // the exchange verified it; Config.Exchange may be anything
+	if err := dag.Verify(c, b); err != nil { // the exchange verified it; Config.Exchange may be anything
 		return nil, err
 	}
 	if corrupt {
@@ -437,12 +438,12 @@ func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Nod
 	// Read back what the store now holds.
 	stored, err := n.blocks.Blockstore().Get(ctx, c)
 	if err == nil {
-		err = verifyBlock(c, stored)
+		err = dag.Verify(c, stored)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("stored copy: %w", err)
 	}
-	nd, err := decodeNode(stored)
+	nd, err := dag.DecodeNode(stored)
 	if err != nil {
 		return nil, fmt.Errorf("fetched copy: %w", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
 	"slices"
 	"sync"
@@ -374,11 +375,11 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 			continue // not stored here: nothing below it is known
 		}
 		if err == nil {
-			err = verifyBlock(c, b)
+			err = dag.Verify(c, b)
 		}
 		var nd ipld.Node
 		if err == nil {
-			nd, err = decodeNode(b)
+			nd, err = dag.DecodeNode(b)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -391,50 +392,4 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 		}
 	}
 	return ctx.Err()
-}
-
-// awaitedAdds is the DAG service an import writes through: wait returns
-// once every write it started has ended, and later writes fail without
-// writing. ipld.Batch.Commit stops waiting for the writes in flight when
-// one fails or its context ends, and without this they would go on after
-// the write's release of the GC lock (see holdWrites), and after Close.
-type awaitedAdds struct {
-	ipld.DAGService
-	mu      sync.Mutex
-	stopped bool
-	wg      sync.WaitGroup
-}
-
-func (a *awaitedAdds) start() error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.stopped {
-		return errors.New("import ended")
-	}
-	a.wg.Add(1)
-	return nil
-}
-
-func (a *awaitedAdds) Add(ctx context.Context, nd ipld.Node) error {
-	if err := a.start(); err != nil {
-		return err
-	}
-	defer a.wg.Done()
-	return a.DAGService.Add(ctx, nd)
-}
-
-func (a *awaitedAdds) AddMany(ctx context.Context, nds []ipld.Node) error {
-	if err := a.start(); err != nil {
-		return err
-	}
-	defer a.wg.Done()
-	return a.DAGService.AddMany(ctx, nds)
-}
-
-// wait stops new writes and waits for those in flight.
-func (a *awaitedAdds) wait() {
-	a.mu.Lock()
-	a.stopped = true
-	a.mu.Unlock()
-	a.wg.Wait()
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
 	"slices"
 	"strings"
@@ -67,7 +68,7 @@ func localDAG(t testing.TB, n *Node, root cid.Cid) map[string]bool {
 			t.Fatal(err)
 		}
 		out[string(c.Hash())] = true
-		nd, err := decodeNode(b)
+		nd, err := dag.DecodeNode(b)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +107,7 @@ func deltaBlocks(t testing.TB, n *Node) (present map[string]bool, missing int) {
 			t.Fatal(err)
 		}
 		present[string(c.Hash())] = true
-		nd, err := decodeNode(b)
+		nd, err := dag.DecodeNode(b)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -3,8 +3,6 @@ package gateway
 import (
 	"fmt"
 
-	"github.com/ipfs/go-cid"
-
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -16,14 +14,9 @@ type metrics struct {
 	uploads    *prometheus.CounterVec
 	partBytes  prometheus.Counter
 	inProgress prometheus.GaugeFunc
-	blockReads *prometheus.CounterVec
-	// blockReadBytes is blockReads in bytes (hit and miss only).
-	blockReadBytes *prometheus.CounterVec
-	fetchDur       prometheus.Histogram
-	rejected       prometheus.Counter
-	gc             *gcMetrics
-	registered     []prometheus.Collector
-	reg            prometheus.Registerer
+	gc         *gcMetrics
+	registered []prometheus.Collector
+	reg        prometheus.Registerer
 }
 
 // newMetrics builds the node's collectors and registers them on reg (none
@@ -59,30 +52,13 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64, usage *usag
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_in_progress",
 			Help: "Multipart uploads created and not yet completed, aborted, expired or discarded with their bucket.",
 		}, func() float64 { return float64(openUploads()) }),
-		blockReads: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_reads_total",
-			Help: "Blocks read for object content by result: hit (local), miss (fetched from a peer), error (unavailable or failed).",
-		}, []string{"result"}),
-		blockReadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
-			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_read_bytes_total",
-			Help: "Bytes of the blocks read for object content by result: hit (from the local store), miss (fetched from a peer).",
-		}, []string{"result"}),
-		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
-			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_fetch_duration_seconds",
-			Help:    "Time to fetch a block missing locally from the exchange, for fetches that succeeded.",
-			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
-		}),
-		rejected: prometheus.NewCounter(prometheus.CounterOpts{
-			Namespace: "s3mesh", Subsystem: "gateway", Name: "blocks_rejected_total",
-			Help: "Blocks from the exchange dropped because their content does not hash to their CID or they were not asked for.",
-		}),
 		gc:  newGCMetrics(),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	cs := append([]prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress, m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected}, m.gc.collectors()...)
+	cs := append([]prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress}, m.gc.collectors()...)
 	for _, c := range append(cs, usageCollectors(usage)...) {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
@@ -99,9 +75,6 @@ func (m *metrics) unregister() {
 	}
 	m.registered = nil
 }
-
-// rejectedBlock counts a block dropped by the verifying exchange.
-func (m *metrics) rejectedBlock(cid.Cid) { m.rejected.Inc() }
 
 // usageCollectors export the latest BlockUsage (see Node.ScanUsage).
 func usageCollectors(u *usageState) []prometheus.Collector {

@@ -89,17 +89,17 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	}
 	defer n.holdWrites()() // no GC between the first block and the commit
 	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
-	n.metrics.partBytes.Add(float64(res.size))
+	n.metrics.partBytes.Add(float64(res.Size))
 	if err != nil {
 		return nil, op(err)
 	}
 	// Checksums are read only now that the body reached EOF.
 	p := &namespace.PartRecord{
 		Number:    in.PartNumber,
-		Root:      res.root.String(),
-		Size:      res.size,
-		DAGSize:   res.dagSize,
-		ETag:      hex.EncodeToString(res.md5),
+		Root:      res.Root.String(),
+		Size:      res.Size,
+		DAGSize:   res.DAGSize,
+		ETag:      hex.EncodeToString(res.MD5),
 		Checksums: cloneMap(in.Checksums),
 	}
 	return n.commitPart(ctx, ref, p, op)
@@ -161,7 +161,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	p := &namespace.PartRecord{Number: in.PartNumber, Size: length}
 	if in.Offset == 0 && length == size {
 		// The whole source: share its DAG.
-		nd, err := n.newFetcher(ctx).getNode(root)
+		nd, err := n.getNode(ctx, root)
 		if err != nil {
 			return nil, op(err)
 		}
@@ -183,11 +183,11 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	}
 	defer r.Close()
 	res, _, err := n.importBody(ctx, r, length, nil, n.chunkerFor(ctx, in.Bucket))
-	n.metrics.partBytes.Add(float64(res.size))
+	n.metrics.partBytes.Add(float64(res.Size))
 	if err != nil {
 		return nil, op(err)
 	}
-	p.Root, p.DAGSize, p.ETag = res.root.String(), res.dagSize, hex.EncodeToString(res.md5)
+	p.Root, p.DAGSize, p.ETag = res.Root.String(), res.DAGSize, hex.EncodeToString(res.MD5)
 	return n.commitPart(ctx, ref, p, op)
 }
 

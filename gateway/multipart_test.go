@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
 	"slices"
 	"strings"
@@ -174,11 +175,11 @@ func TestAssemblePartsUnixFS(t *testing.T) {
 	var datas [][]byte
 	for i, size := range []int{0, 1, 7, 8, 50, 400, 13} {
 		data := randBytes(uint64(100+i), size)
-		res, err := n.importDAG(ctx, bytes.NewReader(data), n.defaultChunker())
+		res, err := dag.Import(ctx, n.dag, bytes.NewReader(data), n.defaultChunker())
 		if err != nil {
 			t.Fatal(err)
 		}
-		pool = append(pool, namespace.PartRecord{Number: i + 1, Root: res.root.String(), Size: res.size, DAGSize: res.dagSize})
+		pool = append(pool, namespace.PartRecord{Number: i + 1, Root: res.Root.String(), Size: res.Size, DAGSize: res.DAGSize})
 		datas = append(datas, data)
 	}
 	for _, count := range []int{1, 2, 174, 175, 349, 400, s3api.MaxParts} {

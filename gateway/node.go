@@ -8,14 +8,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/ipfs/boxo/blockservice"
-	"github.com/ipfs/boxo/exchange"
-	"github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	ipld "github.com/ipfs/go-ipld-format"
 
@@ -25,10 +24,12 @@ import (
 
 // ErrBlockUnavailable marks a read that failed because a block of the
 // object is neither stored locally nor retrievable from the exchange within
-// Config.FetchTimeout. Such errors are also an *s3err.Error with code
-// ServiceUnavailable whose client-safe message names the missing block,
-// and a *BlockUnavailableError (an s3api.MissingContentError).
-var ErrBlockUnavailable = errors.New("block unavailable")
+// Config.FetchTimeout (see fetch.ErrBlockUnavailable).
+var ErrBlockUnavailable = fetch.ErrBlockUnavailable
+
+// BlockUnavailableError reports a block that cannot be had (see
+// fetch.BlockUnavailableError).
+type BlockUnavailableError = fetch.BlockUnavailableError
 
 // Node is an s3mesh node's storage: an s3api.ObjectStore over UnixFS DAGs
 // in a local block store, with object records in a Namespace. Its methods
@@ -38,8 +39,9 @@ type Node struct {
 	blocks *blockstore.Store
 	// ownBlocks is true when the node opened blocks and closes it.
 	ownBlocks bool
-	bserv     blockservice.BlockService
-	dag       ipld.DAGService
+	// fetch is the node's one way to a block: local, then peers.
+	fetch *fetch.Fetcher
+	dag   ipld.DAGService
 	// ns is the replicated namespace (alone when Config.PubSub is nil).
 	ns Namespace
 	// crdt is ns, and idx its local index.
@@ -51,8 +53,6 @@ type Node struct {
 	metrics *metrics
 	// repl fetches the objects of replicated buckets (see replicate.go).
 	repl *replicator
-	// once is the exchange reads go through, nil without an exchange.
-	once *onceExchange
 
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
@@ -123,14 +123,13 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m, usage: usage}
-	var exch exchange.Interface
-	if cfg.Exchange != nil {
-		// Each block once, whichever reads want it (see onceExchange).
-		n.once = newOnceExchange(&verifyingExchange{Interface: cfg.Exchange, rejected: m.rejectedBlock}, bs.Blockstore())
-		exch = n.once
+	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer}, bs.Blockstore(), cfg.Exchange)
+	if err != nil {
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n.bserv = newBlockService(bs, exch)
-	n.dag = merkledag.NewDAGService(n.bserv)
+	n.dag = merkledag.NewDAGService(n.fetch.BlockService())
 	n.repl = newReplicator(n, nodeID)
 	ns, err := namespace.OpenCRDTNamespace(namespace.CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
@@ -146,6 +145,7 @@ func New(cfg Config) (*Node, error) {
 		OnBucket:            n.repl.onBucket,
 	}, cfg.PubSub, n.trackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
 	if err != nil {
+		n.fetch.Close()
 		m.unregister()
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
@@ -154,6 +154,7 @@ func New(cfg Config) (*Node, error) {
 	openUploads.Store(n.idx)
 	if err := n.repl.start(); err != nil {
 		ns.Close()
+		n.fetch.Close()
 		m.unregister()
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
@@ -169,17 +170,6 @@ func New(cfg Config) (*Node, error) {
 		"node_id", nodeID, "network", cfg.Network, "pubsub", cfg.PubSub != nil,
 		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
 	return n, nil
-}
-
-// newBlockService is the one place the node's block service is built:
-// local blocks first, then exch when it is not nil.
-func newBlockService(bs *blockstore.Store, exch exchange.Interface) blockservice.BlockService {
-	if exch == nil {
-		exch = offline.Exchange(bs.Blockstore())
-	}
-	// The block store skips blocks it already has, so the blockservice
-	// need not check first.
-	return blockservice.New(bs.Blockstore(), exch, blockservice.WriteThrough(true))
 }
 
 // Close stops the multipart janitor and closes the namespace and the block
@@ -200,6 +190,7 @@ func (n *Node) Close() error {
 		if n.ownBlocks {
 			err2 = n.blocks.Close()
 		}
+		n.fetch.Close()
 		n.metrics.unregister()
 		n.closeErr = errors.Join(err1, err2)
 	})
@@ -336,7 +327,7 @@ func loadOrCreateNodeID(dir string) (string, error) {
 // BlockService returns the node's block service: local blocks first, then
 // peers through the node's one fetch path (each block fetched once per
 // node, hash-verified, stored, counted). The IPFS gateway reads through it.
-func (n *Node) BlockService() blockservice.BlockService { return n.bserv }
+func (n *Node) BlockService() blockservice.BlockService { return n.fetch.BlockService() }
 
 // ListObjects implements s3api.ObjectStore with range scans (see
 // namespace.List).

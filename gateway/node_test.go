@@ -20,15 +20,14 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"s3mesh/gateway/internal/gwtest"
 	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
 )
 
-// emptyFileCID is what `ipfs add --cid-version=1 --raw-leaves` gives for an
-// empty file: a raw block of no bytes.
-const emptyFileCID = "bafkreihdwdcefgh4dqkjv67uzcmw7ojee6xedzdetojuzjevtenxquvyku"
+const emptyFileCID = gwtest.EmptyFileCID
 
-var fixedTime = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+var fixedTime = gwtest.FixedTime
 
 func newTestNode(t testing.TB, cfg Config) *Node {
 	t.Helper()
@@ -53,14 +52,7 @@ func mustBucket(t testing.TB, n *Node, name string) {
 	}
 }
 
-func randBytes(seed uint64, size int) []byte {
-	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
-	b := make([]byte, size)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
-	return b
-}
+func randBytes(seed uint64, size int) []byte { return gwtest.RandBytes(seed, size) }
 
 func put(t testing.TB, n *Node, bucket, key string, data []byte) *s3api.ObjectInfo {
 	t.Helper()

@@ -3,30 +3,18 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"hash"
 	"io"
 	"maps"
+	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
 	"time"
-
-	"github.com/ipfs/boxo/ipld/unixfs/importer/balanced"
-	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
-	"github.com/ipfs/go-cid"
-	ipld "github.com/ipfs/go-ipld-format"
-	"github.com/multiformats/go-multihash"
 
 	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
 )
-
-// importBatchBytes bounds the blocks buffered by one import before they are
-// written: ipld.Batch splits it over its parallel commits, so an import
-// holds at most about this much block data beyond the chunk being read.
-const importBatchBytes = 4 << 20
 
 // PutObject implements s3api.ObjectStore.
 //
@@ -66,14 +54,14 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 		}
 	}
 
-	var res importResult
+	var res dag.Result
 	var result string
 	if in.CID != "" {
 		res, result, err = n.adoptCID(ctx, in.CID, in.Body, in.ContentMD5)
 	} else {
 		start := time.Now()
 		res, result, err = n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
-		n.metrics.putBytes.Add(float64(res.size))
+		n.metrics.putBytes.Add(float64(res.Size))
 		if err == nil {
 			n.metrics.importDur.Observe(time.Since(start).Seconds())
 		}
@@ -85,9 +73,9 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 	rec := &ObjectRecord{
 		Bucket:             in.Bucket,
 		Key:                in.Key,
-		Root:               res.root.String(),
-		Size:               res.size,
-		ETag:               hex.EncodeToString(res.md5),
+		Root:               res.Root.String(),
+		Size:               res.Size,
+		ETag:               hex.EncodeToString(res.MD5),
 		LastModified:       n.cfg.Clock().UTC(),
 		ContentType:        in.Metadata.ContentType,
 		ContentEncoding:    in.Metadata.ContentEncoding,
@@ -143,110 +131,22 @@ func putCheck(c s3api.PutConditions) namespace.PutCheck {
 // s3err.ErrBadDigest). On failure result is "aborted" when the body, its
 // size or its digest failed, otherwise "error"; a body's read error is
 // returned unwrapped.
-func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte, split ChunkerSpec) (res importResult, result string, err error) {
-	res, err = n.importDAG(ctx, body, split)
+func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte, split dag.ChunkerSpec) (res dag.Result, result string, err error) {
+	res, err = dag.Import(ctx, n.dag, body, split)
 	if err != nil {
-		if res.bodyErr {
+		if res.BodyErr {
 			return res, "aborted", err
 		}
 		return res, "error", err
 	}
-	if size >= 0 && res.size != size {
-		return res, "aborted", fmt.Errorf("read %d bytes, want %d: %w", res.size, size, s3err.ErrIncompleteBody)
+	if size >= 0 && res.Size != size {
+		return res, "aborted", fmt.Errorf("read %d bytes, want %d: %w", res.Size, size, s3err.ErrIncompleteBody)
 	}
-	if contentMD5 != nil && !bytes.Equal(contentMD5, res.md5) {
+	if contentMD5 != nil && !bytes.Equal(contentMD5, res.MD5) {
 		return res, "aborted", s3err.ErrBadDigest
 	}
 	if err := n.blocks.Sync(ctx); err != nil {
 		return res, "error", err
 	}
 	return res, "ok", nil
-}
-
-// importResult is what importDAG learned about a body.
-type importResult struct {
-	root cid.Cid
-	size int64
-	md5  []byte
-	// dagSize is the total size of the DAG's blocks (the root's Tsize).
-	dagSize uint64
-	// bodyErr reports that the import failed because reading the body
-	// failed; the error returned is then the body's own error, unwrapped.
-	bodyErr bool
-}
-
-// importDAG cuts r as split says into a balanced UnixFS DAG (CIDv1, raw
-// leaves) stored through the node's DAG service. It returns the root once
-// every block has been handed to the block store (not yet synced).
-func (n *Node) importDAG(ctx context.Context, r io.Reader, split ChunkerSpec) (importResult, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	body := &hashingReader{ctx: ctx, r: r, h: md5.New()}
-	adds := &awaitedAdds{DAGService: n.dag}
-	defer adds.wait() // the batch's commits outlive Commit when one fails or ctx ends
-	batch := ipld.NewBufferedDAG(ctx, adds,
-		ipld.MaxSizeBatchOption(importBatchBytes),
-		ipld.MaxNodesBatchOption(128))
-	params := helpers.DagBuilderParams{
-		RawLeaves:  true,
-		CidBuilder: cid.V1Builder{Codec: cid.DagProtobuf, MhType: multihash.SHA2_256},
-		Maxlinks:   helpers.DefaultLinksPerBlock,
-		Dagserv:    batch,
-	}
-	db, err := params.New(split.NewSplitter(body))
-	var root ipld.Node
-	if err == nil {
-		root, err = balanced.Layout(db)
-	}
-	if err == nil {
-		err = batch.Commit()
-	} else {
-		cancel()
-		batch.Commit() // waits for in-flight commits; the error is err's
-	}
-	res := importResult{size: body.n}
-	if body.err != nil {
-		// The body failed: report its error whatever the builder made of it.
-		res.bodyErr = true
-		return res, body.err
-	}
-	if err != nil {
-		return res, fmt.Errorf("import dag: %w", err)
-	}
-	res.dagSize, err = root.Size()
-	if err != nil {
-		return res, fmt.Errorf("import dag: %w", err)
-	}
-	res.root = root.Cid()
-	res.md5 = body.h.Sum(nil)
-	return res, nil
-}
-
-// hashingReader hashes and counts what it reads, records the first read
-// error other than io.EOF, and stops when ctx is done.
-type hashingReader struct {
-	ctx context.Context
-	r   io.Reader
-	h   hash.Hash
-	n   int64
-	err error
-}
-
-func (h *hashingReader) Read(p []byte) (int, error) {
-	if h.err != nil {
-		return 0, h.err
-	}
-	if err := h.ctx.Err(); err != nil {
-		h.err = err
-		return 0, err
-	}
-	k, err := h.r.Read(p)
-	if k > 0 {
-		h.h.Write(p[:k])
-		h.n += int64(k)
-	}
-	if err != nil && err != io.EOF {
-		h.err = err
-	}
-	return k, err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/ipfs/boxo/ipld/unixfs"
 	"github.com/ipfs/go-cid"
 
+	"s3mesh/gateway/dag"
 	"s3mesh/s3api/s3err"
 )
 
@@ -27,8 +28,8 @@ import (
 // s3err.ErrInvalidArgument; a block that cannot be had is ServiceUnavailable
 // naming it (ErrBlockUnavailable); a non-empty body is
 // s3err.ErrInvalidRequest; a digest mismatch s3err.ErrBadDigest.
-func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD5 []byte) (importResult, string, error) {
-	var res importResult
+func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD5 []byte) (dag.Result, string, error) {
+	var res dag.Result
 	root, err := cid.Decode(s)
 	if err != nil {
 		return res, "rejected", &s3err.Error{
@@ -49,8 +50,7 @@ func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD
 		return res, "rejected", s3err.New(s3err.ErrInvalidArgument,
 			fmt.Sprintf("CID %s has codec %#x; only a UnixFS file (dag-pb) or a raw block can become an object.", root, codec))
 	}
-	f := n.newFetcher(ctx)
-	nd, err := f.getNode(root)
+	nd, err := n.getNode(ctx, root)
 	if err != nil {
 		return res, "error", fmt.Errorf("adopt %s: %w", root, err)
 	}
@@ -100,8 +100,8 @@ func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD
 		return res, "rejected", s3err.New(s3err.ErrInvalidArgument,
 			fmt.Sprintf("CID %s is not a well-formed UnixFS file: its blocks hold %d bytes, its root says %d.", root, k, size))
 	}
-	res = importResult{root: root, size: size, md5: h.Sum(nil), dagSize: dagSize}
-	if contentMD5 != nil && !bytes.Equal(contentMD5, res.md5) {
+	res = dag.Result{Root: root, Size: size, MD5: h.Sum(nil), DAGSize: dagSize}
+	if contentMD5 != nil && !bytes.Equal(contentMD5, res.MD5) {
 		return res, "aborted", s3err.ErrBadDigest
 	}
 	if err := n.blocks.Sync(ctx); err != nil {

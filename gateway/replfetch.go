@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"s3mesh/gateway/dag"
+	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
 	"slices"
 	"sort"
@@ -12,7 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/ipld/merkledag"
 	"github.com/ipfs/boxo/ipld/unixfs"
 	blocks "github.com/ipfs/go-block-format"
@@ -47,7 +48,8 @@ type replFetch struct {
 	r      *replicator
 	a      *replActive
 	writer string          // the record's writer, "" when unknown
-	ctx    context.Context // the attempt's, carrying its session
+	ctx    context.Context // the attempt's
+	read   *fetch.Read     // the attempt's read through the node's fetcher
 	// last is when a block last arrived from the exchange, or when the
 	// attempt started waiting for one (Unix ns); waiting counts the
 	// blocks being fetched from the exchange.
@@ -100,7 +102,7 @@ func (r *replicator) fetchObject(ctx context.Context, bucket, key string, e repl
 	if err != nil {
 		return fmt.Errorf("%w: record root %q: %v", errReplDropped, e.Root, err)
 	}
-	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: blockservice.ContextWithSession(ctx, r.n.bserv)}
+	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: ctx, read: r.n.fetch.NewRead(ctx)}
 	f.last.Store(time.Now().UnixNano())
 	watchDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -141,7 +143,7 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 
 	start, owners := f.r.stripes(root.String(), len(f.leaves), f.writer)
 	order := rotate(missing, start)
-	if sw := f.r.n.cfg.Swarm; sw == nil || f.r.n.once == nil {
+	if sw := f.r.n.cfg.Swarm; sw == nil || !f.r.n.fetch.Online() {
 		f.a.markClaimed() // sessions: a GET shares the blocks in flight
 	} else {
 		var err error
@@ -186,12 +188,12 @@ var errSwarmUnlanded = errors.New("swarm fetch ended without this block")
 // fetching already, which it returns for the session to wait for. A GET
 // of a leaf the swarm fetches waits for it (onceExchange.claim).
 func (f *replFetch) swarm(sw SetFetcher, order []int, owners []peer.ID) ([]int, error) {
-	once := f.r.n.once
+	fetcher := f.r.n.fetch
 	cs := make([]cid.Cid, len(order))
 	for j, i := range order {
 		cs[j] = f.leaves[i].c
 	}
-	claimed := once.claim(cs)
+	claimed := fetcher.Claim(cs)
 	f.a.markClaimed()
 	var (
 		rest  []int
@@ -228,10 +230,10 @@ func (f *replFetch) swarm(sw SetFetcher, order []int, owners []peer.ID) ([]int, 
 			mu.Lock()
 			sizeErr = fmt.Errorf("block %s: %d bytes, its parent says %d", c, len(b.RawData()), l.size)
 			mu.Unlock()
-			once.land(c, fl, nil, sizeErr)
+			fetcher.Land(c, fl, nil, sizeErr)
 			return
 		}
-		once.land(c, fl, b, nil)
+		fetcher.Land(c, fl, b, nil)
 		f.last.Store(time.Now().UnixNano())
 		f.a.leavesLocal.Add(1)
 		f.a.bytesLocal.Add(l.size)
@@ -247,7 +249,7 @@ func (f *replFetch) swarm(sw SetFetcher, order []int, owners []peer.ID) ([]int, 
 	defer mu.Unlock()
 	for c, fl := range claimed {
 		// Stored meanwhile by another read (FetchSet found it local).
-		once.land(c, fl, nil, errSwarmUnlanded)
+		fetcher.Land(c, fl, nil, errSwarmUnlanded)
 		if err == nil {
 			f.a.leavesLocal.Add(1)
 			f.a.bytesLocal.Add(leafs[c].size)
@@ -393,30 +395,22 @@ feed:
 	return f.ctx.Err()
 }
 
-// get returns block c, from the local store or else fetched through the
-// attempt's session (which stores it).
+// get returns block c through the attempt's read: from the local store,
+// or else fetched from peers (and stored).
 func (f *replFetch) get(c cid.Cid) (blocks.Block, error) {
-	n := f.r.n
-	b, err := n.blocks.Blockstore().Get(f.ctx, c)
-	switch {
-	case err == nil:
-		return b, nil
-	case !ipld.IsNotFound(err):
-		return nil, fmt.Errorf("read block %s: %w", c, err)
-	case n.cfg.Exchange == nil:
-		return nil, fmt.Errorf("block %s: %w (this node has no exchange)", c, ErrBlockUnavailable)
-	}
 	if f.waiting.Add(1) == 1 {
 		f.last.Store(time.Now().UnixNano())
 	}
-	b, err = n.bserv.GetBlock(f.ctx, c)
+	b, fromPeer, err := f.read.GetSource(c)
 	f.waiting.Add(-1)
 	if err != nil {
-		return nil, fmt.Errorf("fetch block %s: %w", c, err)
+		return nil, err
 	}
-	f.last.Store(time.Now().UnixNano())
-	f.r.metrics.fetchedBlocks.Inc()
-	f.r.metrics.fetchedBytes.Add(float64(len(b.RawData())))
+	if fromPeer {
+		f.last.Store(time.Now().UnixNano())
+		f.r.metrics.fetchedBlocks.Inc()
+		f.r.metrics.fetchedBytes.Add(float64(len(b.RawData())))
+	}
 	return b, nil
 }
 
@@ -425,7 +419,7 @@ func (f *replFetch) getNode(c cid.Cid) (ipld.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	return decodeNode(b)
+	return dag.DecodeNode(b)
 }
 
 // watch runs beside an attempt until done is closed: every replSaveEvery

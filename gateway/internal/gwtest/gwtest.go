@@ -5,6 +5,7 @@
 package gwtest
 
 import (
+	"math/rand/v2"
 	"os"
 	"testing"
 	"time"
@@ -27,4 +28,15 @@ func Heavy(t testing.TB, what string) {
 	if testing.Short() || os.Getenv(HeavyEnv) == "" {
 		t.Skipf("%s; set %s=1 to run", what, HeavyEnv)
 	}
+}
+
+// RandBytes returns size bytes of a pseudo-random stream given by seed:
+// the same bytes for the same seed.
+func RandBytes(seed uint64, size int) []byte {
+	r := rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))
+	b := make([]byte, size)
+	for i := range b {
+		b[i] = byte(r.Uint32())
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package gateway
+package fetch
 
 import (
 	"context"
@@ -10,22 +10,25 @@ import (
 
 	"github.com/ipfs/boxo/blockservice"
 	"github.com/ipfs/boxo/exchange"
-	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
 
+	"s3mesh/gateway/dag"
 	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
 )
 
-// errCorruptBlock marks a block from the exchange whose content does not
-// hash to its CID.
-var errCorruptBlock = errors.New("block content does not match its cid")
-
 // errFetchTimeout is the cause a fetch is cancelled with when it made no
 // progress within Config.FetchTimeout.
 var errFetchTimeout = errors.New("fetch timeout")
+
+// ErrBlockUnavailable marks a read that failed because a block is neither
+// stored locally nor retrievable from the exchange within the fetch
+// timeout. Such errors are also an *s3err.Error with code
+// ServiceUnavailable whose client-safe message names the missing block,
+// and a *BlockUnavailableError (an s3api.MissingContentError).
+var ErrBlockUnavailable = errors.New("block unavailable")
 
 // BlockUnavailableError reports a block that is neither stored locally nor
 // retrievable from the exchange in bounded time. It matches
@@ -56,10 +59,10 @@ func (e *BlockUnavailableError) Unwrap() []error {
 // MissingContent names the block.
 func (e *BlockUnavailableError) MissingContent() string { return e.CID.String() }
 
-// unavailable returns the error for block c that cannot be had: a
+// Unavailable returns the error for block c that cannot be had: a
 // ServiceUnavailable with a client-safe message naming c and a Retry-After,
 // whose cause is a *BlockUnavailableError.
-func unavailable(c cid.Cid, cause error) error {
+func Unavailable(c cid.Cid, cause error) error {
 	return &s3err.Error{
 		Code:    s3err.ErrServiceUnavailable,
 		Message: fmt.Sprintf("Content %s is not available on this node or any reachable peer.", c),
@@ -116,24 +119,12 @@ func (v *verifyingFetcher) GetBlocks(ctx context.Context, ks []cid.Cid) (<-chan 
 	return verifiedGetMany(ctx, v.f, ks, v.rejected)
 }
 
-// verifyBlock reports whether b's content hashes to c.
-func verifyBlock(c cid.Cid, b blocks.Block) error {
-	got, err := c.Prefix().Sum(b.RawData())
-	if err != nil {
-		return fmt.Errorf("verify block %s: %w", c, err)
-	}
-	if !got.Equals(c) {
-		return fmt.Errorf("verify block %s: %w (content hashes to %s)", c, errCorruptBlock, got)
-	}
-	return nil
-}
-
 func verifiedGet(ctx context.Context, f exchange.Fetcher, c cid.Cid, rejected func(cid.Cid)) (blocks.Block, error) {
 	b, err := f.GetBlock(ctx, c)
 	if err != nil {
 		return nil, err
 	}
-	if err := verifyBlock(c, b); err != nil {
+	if err := dag.Verify(c, b); err != nil {
 		rejected(c)
 		return nil, err
 	}
@@ -163,7 +154,7 @@ func verifiedGetMany(ctx context.Context, f exchange.Fetcher, ks []cid.Cid, reje
 		defer close(out)
 		for b := range in {
 			c := b.Cid()
-			if !want[c] || verifyBlock(c, b) != nil {
+			if !want[c] || dag.Verify(c, b) != nil {
 				rejected(c)
 				continue
 			}
@@ -180,74 +171,82 @@ func verifiedGetMany(ctx context.Context, f exchange.Fetcher, ks []cid.Cid, reje
 	return out, nil
 }
 
-// fetcher gets the blocks of one read (a content reader, a PUT by CID):
+// Read gets the blocks of one read (a content reader, a PUT by CID):
 // from the local block store, else from the exchange through one Bitswap
 // session, which spreads the read's wants over the peers that have its
 // blocks. A fetched block is stored locally by the blockservice.
-type fetcher struct {
-	n   *Node
+type Read struct {
+	f   *Fetcher
 	ctx context.Context // the read's context, carrying the session
 	// last is when a block of this read last arrived from the exchange, in
 	// Unix nanoseconds: progress that keeps the read's other fetches alive.
 	last atomic.Int64
 }
 
-// newFetcher returns a fetcher for a read that lasts as long as ctx; its
-// session ends with ctx.
-func (n *Node) newFetcher(ctx context.Context) *fetcher {
-	f := &fetcher{n: n, ctx: blockservice.ContextWithSession(ctx, n.bserv)}
-	f.last.Store(time.Now().UnixNano())
-	return f
+// NewRead returns a Read that lasts as long as ctx; its session ends with
+// ctx.
+func (f *Fetcher) NewRead(ctx context.Context) *Read {
+	r := &Read{f: f, ctx: blockservice.ContextWithSession(ctx, f.bserv)}
+	r.last.Store(time.Now().UnixNano())
+	return r
 }
 
-// get returns block c. A block that cannot be had is an unavailable error;
+// Get returns block c: from the local block store, else fetched from
+// peers (and stored). A block that cannot be had is an Unavailable error;
 // when the read's context ends first, the error wraps its cause.
-func (f *fetcher) get(c cid.Cid) (blocks.Block, error) {
-	b, err := f.n.blocks.Blockstore().Get(f.ctx, c)
+func (r *Read) Get(c cid.Cid) (blocks.Block, error) {
+	b, _, err := r.GetSource(c)
+	return b, err
+}
+
+// GetSource is Get that also reports whether the block came from a peer.
+func (r *Read) GetSource(c cid.Cid) (blocks.Block, bool, error) {
+	f := r.f
+	b, err := f.blocks.Get(r.ctx, c)
 	switch {
 	case err == nil:
-		f.n.metrics.blockReads.WithLabelValues("hit").Inc()
-		f.n.metrics.blockReadBytes.WithLabelValues("hit").Add(float64(len(b.RawData())))
-		return b, nil
+		f.m.blockReads.WithLabelValues("hit").Inc()
+		f.m.blockReadBytes.WithLabelValues("hit").Add(float64(len(b.RawData())))
+		return b, false, nil
 	case !ipld.IsNotFound(err):
-		f.n.metrics.blockReads.WithLabelValues("error").Inc()
-		return nil, fmt.Errorf("read block %s: %w", c, err)
-	case f.n.cfg.Exchange == nil:
-		f.n.metrics.blockReads.WithLabelValues("error").Inc()
-		return nil, unavailable(c, err)
+		f.m.blockReads.WithLabelValues("error").Inc()
+		return nil, false, fmt.Errorf("read block %s: %w", c, err)
+	case f.once == nil:
+		f.m.blockReads.WithLabelValues("error").Inc()
+		return nil, false, Unavailable(c, err)
 	}
 	start := time.Now()
-	ctx, cancel := context.WithCancelCause(f.ctx)
+	ctx, cancel := context.WithCancelCause(r.ctx)
 	defer cancel(nil)
 	done := make(chan struct{})
-	go f.watch(ctx, cancel, start, done)
-	b, err = f.n.bserv.GetBlock(ctx, c)
+	go r.watch(ctx, cancel, start, done)
+	b, err = f.bserv.GetBlock(ctx, c)
 	close(done)
 	if err == nil {
 		now := time.Now()
-		f.last.Store(now.UnixNano())
-		f.n.metrics.blockReads.WithLabelValues("miss").Inc()
-		f.n.metrics.blockReadBytes.WithLabelValues("miss").Add(float64(len(b.RawData())))
-		f.n.metrics.fetchDur.Observe(now.Sub(start).Seconds())
-		return b, nil
+		r.last.Store(now.UnixNano())
+		f.m.blockReads.WithLabelValues("miss").Inc()
+		f.m.blockReadBytes.WithLabelValues("miss").Add(float64(len(b.RawData())))
+		f.m.fetchDur.Observe(now.Sub(start).Seconds())
+		return b, true, nil
 	}
-	f.n.metrics.blockReads.WithLabelValues("error").Inc()
+	f.m.blockReads.WithLabelValues("error").Inc()
 	switch {
 	case errors.Is(context.Cause(ctx), errFetchTimeout):
-		return nil, unavailable(c, fmt.Errorf("no reachable peer provided it within %s: %w", f.n.cfg.FetchTimeout, context.DeadlineExceeded))
-	case f.ctx.Err() != nil:
-		return nil, fmt.Errorf("fetch block %s: %w", c, context.Cause(f.ctx))
-	case ipld.IsNotFound(err), errors.Is(err, errCorruptBlock):
-		return nil, unavailable(c, err)
+		return nil, false, Unavailable(c, fmt.Errorf("no reachable peer provided it within %s: %w", f.cfg.Timeout, context.DeadlineExceeded))
+	case r.ctx.Err() != nil:
+		return nil, false, fmt.Errorf("fetch block %s: %w", c, context.Cause(r.ctx))
+	case ipld.IsNotFound(err), errors.Is(err, dag.ErrCorruptBlock):
+		return nil, false, Unavailable(c, err)
 	}
-	return nil, fmt.Errorf("fetch block %s: %w", c, err)
+	return nil, false, fmt.Errorf("fetch block %s: %w", c, err)
 }
 
 // watch cancels a fetch started at start with errFetchTimeout once
 // Config.FetchTimeout has passed since the later of start and the read's
 // last progress; it returns when done is closed or ctx ends.
-func (f *fetcher) watch(ctx context.Context, cancel context.CancelCauseFunc, start time.Time, done <-chan struct{}) {
-	timeout := f.n.cfg.FetchTimeout
+func (r *Read) watch(ctx context.Context, cancel context.CancelCauseFunc, start time.Time, done <-chan struct{}) {
+	timeout := r.f.cfg.Timeout
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
@@ -258,7 +257,7 @@ func (f *fetcher) watch(ctx context.Context, cancel context.CancelCauseFunc, sta
 			return
 		case <-t.C:
 			since := start
-			if last := time.Unix(0, f.last.Load()); last.After(since) {
+			if last := time.Unix(0, r.last.Load()); last.After(since) {
 				since = last
 			}
 			idle := time.Since(since)
@@ -269,32 +268,4 @@ func (f *fetcher) watch(ctx context.Context, cancel context.CancelCauseFunc, sta
 			t.Reset(timeout - idle)
 		}
 	}
-}
-
-// getNode returns block c decoded: a *merkledag.RawNode or a
-// *merkledag.ProtoNode.
-func (f *fetcher) getNode(c cid.Cid) (ipld.Node, error) {
-	b, err := f.get(c)
-	if err != nil {
-		return nil, err
-	}
-	return decodeNode(b)
-}
-
-// decodeNode decodes a raw or dag-pb block.
-func decodeNode(b blocks.Block) (ipld.Node, error) {
-	var nd ipld.Node
-	var err error
-	switch codec := b.Cid().Prefix().Codec; codec {
-	case cid.Raw:
-		nd, err = merkledag.DecodeRawBlock(b)
-	case cid.DagProtobuf:
-		nd, err = merkledag.DecodeProtobufBlock(b)
-	default:
-		return nil, fmt.Errorf("decode %s: codec %#x is not dag-pb or raw", b.Cid(), codec)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("decode %s: %w", b.Cid(), err)
-	}
-	return nd, nil
 }

@@ -1,0 +1,64 @@
+package fetch
+
+import (
+	"fmt"
+
+	"github.com/ipfs/go-cid"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the fetcher's collectors. Their names keep the gateway
+// subsystem they were first published under.
+type metrics struct {
+	blockReads *prometheus.CounterVec
+	// blockReadBytes is blockReads in bytes (hit and miss only).
+	blockReadBytes *prometheus.CounterVec
+	fetchDur       prometheus.Histogram
+	rejected       prometheus.Counter
+	registered     []prometheus.Collector
+	reg            prometheus.Registerer
+}
+
+func newMetrics(reg prometheus.Registerer) (*metrics, error) {
+	m := &metrics{
+		blockReads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_reads_total",
+			Help: "Blocks read for object content by result: hit (local), miss (fetched from a peer), error (unavailable or failed).",
+		}, []string{"result"}),
+		blockReadBytes: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_read_bytes_total",
+			Help: "Bytes of the blocks read for object content by result: hit (from the local store), miss (fetched from a peer).",
+		}, []string{"result"}),
+		fetchDur: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "block_fetch_duration_seconds",
+			Help:    "Time to fetch a block missing locally from the exchange, for fetches that succeeded.",
+			Buckets: prometheus.ExponentialBuckets(0.001, 4, 10),
+		}),
+		rejected: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "blocks_rejected_total",
+			Help: "Blocks from the exchange dropped because their content does not hash to their CID or they were not asked for.",
+		}),
+		reg: reg,
+	}
+	if reg == nil {
+		return m, nil
+	}
+	for _, c := range []prometheus.Collector{m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected} {
+		if err := reg.Register(c); err != nil {
+			m.unregister()
+			return nil, fmt.Errorf("register fetch metrics: %w", err)
+		}
+		m.registered = append(m.registered, c)
+	}
+	return m, nil
+}
+
+func (m *metrics) unregister() {
+	for _, c := range m.registered {
+		m.reg.Unregister(c)
+	}
+	m.registered = nil
+}
+
+// rejectedBlock counts a block dropped by the verifying exchange.
+func (m *metrics) rejectedBlock(cid.Cid) { m.rejected.Inc() }
