@@ -2,6 +2,24 @@
 // [s3mesh/s3api.ObjectStore] by storing each object's content as a UnixFS
 // DAG in a content-addressed block store and its record in a [Namespace].
 //
+// # Layout
+//
+// Node composes sub-packages, none of which imports gateway:
+//
+//   - [s3mesh/gateway/namespace]: buckets, object records, the
+//     Merkle-CRDT, the local index and listings, multipart state; it owns
+//     the node's local database and hands other owners a key space of
+//     their own (the replicator's queue), and gives upkeep the live roots.
+//   - [s3mesh/gateway/dag]: UnixFS import, chunkers, assembly of parts,
+//     the one range walker.
+//   - [s3mesh/gateway/fetch]: the one block fetcher, local then peers,
+//     once per node, verified; GET, PUT by CID, replication, fsck repair
+//     and the IPFS gateway read through it.
+//
+// The replicator (replicate.go, replfetch.go, replstatus.go) and upkeep
+// (gc.go, fsck.go, usage.go, janitor.go) still live here, over those
+// packages' APIs.
+//
 // # PUT
 //
 // The body streams through boxo's size chunker (Config.ChunkSize, 1 MiB by

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"s3mesh/internal/poll"
 	"strings"
 	"testing"
 	"time"
@@ -298,16 +299,10 @@ func slicesContain(cs []cid.Cid, c cid.Cid) bool {
 	return false
 }
 
-// waitFor polls cond until it holds, failing the test after 30 s.
+// waitFor waits until cond holds (see poll.Until).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	poll.Until(t, what, 30*time.Second, poll.True(what, cond))
 }
 
 // BenchmarkExchangeGet measures a 64 MiB GET on B whose blocks are only on

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"s3mesh/internal/poll"
 	"slices"
 	"sync"
 	"testing"
@@ -22,19 +23,10 @@ import (
 // replWait bounds each wait for a write to reach another node.
 const replWait = 30 * time.Second
 
+// waitUntil waits until cond returns nil (see poll.Until), within replWait.
 func waitUntil(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(replWait)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, replWait, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, what, replWait, cond)
 }
 
 // waitTopicPeers waits until nd sees want peers on the namespace topic.

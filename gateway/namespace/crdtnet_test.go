@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"s3mesh/gateway/internal/gwtest"
+	"s3mesh/internal/poll"
 	"slices"
 	"sync"
 	"testing"
@@ -149,21 +150,10 @@ func connectCrdtPeers(t testing.TB, peers []*crdtPeer) {
 	})
 }
 
-// waitFor polls cond until it returns nil, failing the test after
-// crdtWait with cond's last error.
+// waitFor waits until cond returns nil (see poll.Until), within crdtWait.
 func waitFor(t testing.TB, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(crdtWait)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	poll.Until(t, what, crdtWait, cond)
 }
 
 // etagEverywhere waits until every peer has bucket/key with etag, or has
