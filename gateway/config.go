@@ -1,11 +1,11 @@
 package gateway
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"log/slog"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/replicate"
 	"time"
 
 	"github.com/ipfs/boxo/exchange"
@@ -15,7 +15,6 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"s3mesh/blockstore"
-	s3exchange "s3mesh/exchange"
 )
 
 // DefaultChunkSize is the UnixFS leaf size in bytes: 1 MiB.
@@ -156,6 +155,14 @@ const maxFetchWindow = 1024
 // DefaultFetchTimeout is Config.FetchTimeout's default: 30 seconds.
 const DefaultFetchTimeout = 30 * time.Second
 
+// Replication defaults (see package replicate).
+const (
+	// DefaultReplicationWindow is Config.ReplicationWindow's default.
+	DefaultReplicationWindow = replicate.DefaultWindow
+	// DefaultReplicationObjects is Config.ReplicationObjects's default.
+	DefaultReplicationObjects = replicate.DefaultObjects
+)
+
 // DefaultMultipartMaxAge is the age at which an abandoned multipart upload
 // is aborted when Config.MultipartMaxAge is zero: 7 days.
 const DefaultMultipartMaxAge = 7 * 24 * time.Hour
@@ -220,11 +227,11 @@ func (c Config) Validate() error {
 	if c.RebroadcastInterval < 0 {
 		return fmt.Errorf("gateway config: rebroadcast interval %s is negative", c.RebroadcastInterval)
 	}
-	if c.ReplicationWindow < 1 || c.ReplicationWindow > maxFetchWindow {
-		return fmt.Errorf("gateway config: replication window %d out of range 1..%d", c.ReplicationWindow, maxFetchWindow)
+	if c.ReplicationWindow < 1 || c.ReplicationWindow > replicate.MaxWindow {
+		return fmt.Errorf("gateway config: replication window %d out of range 1..%d", c.ReplicationWindow, replicate.MaxWindow)
 	}
-	if c.ReplicationObjects < 1 || c.ReplicationObjects > maxReplicationObjects {
-		return fmt.Errorf("gateway config: replication objects %d out of range 1..%d", c.ReplicationObjects, maxReplicationObjects)
+	if c.ReplicationObjects < 1 || c.ReplicationObjects > replicate.MaxObjects {
+		return fmt.Errorf("gateway config: replication objects %d out of range 1..%d", c.ReplicationObjects, replicate.MaxObjects)
 	}
 	if c.PubSub != nil && c.NodeID == "" {
 		return errors.New("gateway config: a node ID is required with pubsub (use the peer ID)")
@@ -235,9 +242,6 @@ func (c Config) Validate() error {
 	return nil
 }
 
-// SetFetcher fetches a set of blocks, storing each in the node's block
-// store (exchange.Swarm implements it). FetchSet returns nil once every
-// block is stored, or an error; ctx ends it.
-type SetFetcher interface {
-	FetchSet(ctx context.Context, req s3exchange.SetRequest) error
-}
+// SetFetcher fetches a set of blocks into the node's block store (see
+// replicate.SetFetcher; exchange.Swarm implements it).
+type SetFetcher = replicate.SetFetcher

@@ -50,7 +50,7 @@ func (c *content) Open(ctx context.Context, offset, length int64) (io.ReadCloser
 	}
 	opts := dag.ReaderOptions{Window: c.n.cfg.FetchWindow}
 	if c.bucket != "" && c.n.repl != nil {
-		opts.Before = func(ctx context.Context) { c.n.repl.awaitClaim(ctx, c.bucket, c.key, c.root.String()) }
+		opts.Before = func(ctx context.Context) { c.n.repl.AwaitClaim(ctx, c.bucket, c.key, c.root.String()) }
 	}
 	r := dag.NewRangeReader(ctx, c.n.fetch.NewRead(ctx), c.root, offset, length, opts)
 	return &countingReader{ReadCloser: r, count: c.n.metrics.getBytes}, nil

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/replicate"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,8 +52,8 @@ type Node struct {
 	// local index holds it); only completion publishes, through ns.
 	uploads namespace.UploadStore
 	metrics *metrics
-	// repl fetches the objects of replicated buckets (see replicate.go).
-	repl *replicator
+	// repl fetches the objects of replicated buckets.
+	repl *replicate.Replicator
 
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
@@ -130,7 +131,17 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n.dag = merkledag.NewDAGService(n.fetch.BlockService())
-	n.repl = newReplicator(n, nodeID)
+	n.repl, err = replicate.New(replicate.Config{
+		Self: nodeID, Window: cfg.ReplicationWindow, Objects: cfg.ReplicationObjects,
+		FetchTimeout: cfg.FetchTimeout, ReplicatedBuckets: cfg.ReplicatedBuckets, Swarm: cfg.Swarm,
+		PubSub: cfg.PubSub, Network: cfg.Network, Logger: cfg.Logger, Registerer: cfg.Registerer,
+	})
+	if err != nil {
+		n.fetch.Close()
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	ns, err := namespace.OpenCRDTNamespace(namespace.CRDTConfig{
 		Dir:                 filepath.Join(cfg.DataDir, "namespace"),
 		NodeID:              nodeID,
@@ -141,8 +152,8 @@ func New(cfg Config) (*Node, error) {
 		Clock:               cfg.Clock,
 		Logger:              cfg.Logger.With("component", "namespace"),
 		Registerer:          cfg.Registerer,
-		OnObject:            n.repl.onObject,
-		OnBucket:            n.repl.onBucket,
+		OnObject:            n.repl.OnObject,
+		OnBucket:            n.repl.OnBucket,
 	}, cfg.PubSub, n.trackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
 	if err != nil {
 		n.fetch.Close()
@@ -152,7 +163,7 @@ func New(cfg Config) (*Node, error) {
 	}
 	n.ns, n.crdt, n.idx, n.uploads = ns, ns, ns.Index(), ns.Index()
 	openUploads.Store(n.idx)
-	if err := n.repl.start(); err != nil {
+	if err := n.repl.Start(ns, n.fetch, bs.Blockstore()); err != nil {
 		ns.Close()
 		n.fetch.Close()
 		m.unregister()
@@ -184,7 +195,7 @@ func (n *Node) Close() error {
 		}
 		n.stopUsage()
 		<-n.usageDone
-		n.repl.stop() // before the namespace: it writes its queue there
+		n.repl.Stop() // before the namespace: it writes its queue there
 		err1 := n.crdt.Close()
 		var err2 error
 		if n.ownBlocks {

@@ -1,34 +1,35 @@
-package gateway
+package replicate
 
 import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"s3mesh/gateway/namespace"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// replStatusMaxObjects bounds ReplicationStatus.InProgress.
+// replStatusMaxObjects bounds Status.InProgress.
 const replStatusMaxObjects = 100
 
-// ReplicationStatus is how complete this node's copy of the replicated
+// Status is how complete this node's copy of the replicated
 // buckets is.
-type ReplicationStatus struct {
+type Status struct {
 	// Buckets are the replicated buckets, by name.
-	Buckets []BucketReplication
+	Buckets []BucketStatus
 	// QueuedObjects is the number of objects of replicated buckets this
 	// node is fetching or will fetch, PendingBytes their bytes not yet
 	// local.
 	QueuedObjects, PendingBytes int64
 	// InProgress are the first queued objects in bucket and key order, at
 	// most 100; InProgressTruncated is true when there are more.
-	InProgress          []ObjectReplication
+	InProgress          []ObjectStatus
 	InProgressTruncated bool
 }
 
-// BucketReplication is one replicated bucket's completeness on this node.
-type BucketReplication struct {
+// BucketStatus is one replicated bucket's completeness on this node.
+type BucketStatus struct {
 	Name string
 	// Objects is the number of objects in the bucket and ObjectsComplete
 	// how many of them this node holds in full.
@@ -43,8 +44,8 @@ type BucketReplication struct {
 	LogicalBytes, BytesLocal int64
 }
 
-// ObjectReplication is one queued object's progress on this node.
-type ObjectReplication struct {
+// ObjectStatus is one queued object's progress on this node.
+type ObjectStatus struct {
 	Bucket, Key string
 	// Root is the CID being fetched.
 	Root string
@@ -70,29 +71,28 @@ type ObjectReplication struct {
 // exist). The mark is replicated like any bucket setting. It returns the
 // bucket's record, or s3err.ErrNoSuchBucket. Marking a bucket as it is
 // already marked writes nothing.
-func (n *Node) SetBucketReplicated(ctx context.Context, name string, on bool) (*BucketRecord, error) {
-	b, err := n.crdt.GetBucket(ctx, name)
+func (r *Replicator) SetBucketReplicated(ctx context.Context, name string, on bool) (*namespace.BucketRecord, error) {
+	b, err := r.ns.GetBucket(ctx, name)
 	if err != nil {
 		return nil, err
 	}
 	if b.Replicated == on {
 		return b, nil
 	}
-	return n.crdt.UpdateBucket(ctx, name, func(b *BucketRecord) error {
+	return r.ns.UpdateBucket(ctx, name, func(b *namespace.BucketRecord) error {
 		b.Replicated = on
 		return nil
 	})
 }
 
-// ReplicationStatus reports how complete this node's copy of each
+// Status reports how complete this node's copy of each
 // replicated bucket is, and the progress of the objects being fetched. It
 // walks no DAG: it costs one pass over each replicated bucket's records
 // and two point reads per object (see replicate.go).
-func (n *Node) ReplicationStatus(ctx context.Context) (ReplicationStatus, error) {
-	r := n.repl
-	out := ReplicationStatus{Buckets: []BucketReplication{}, InProgress: []ObjectReplication{},
+func (r *Replicator) Status(ctx context.Context) (Status, error) {
+	out := Status{Buckets: []BucketStatus{}, InProgress: []ObjectStatus{},
 		QueuedObjects: r.queued.Load(), PendingBytes: r.pending.Load()}
-	bs, err := n.ns.ListBuckets(ctx)
+	bs, err := r.ns.ListBuckets(ctx)
 	if err != nil {
 		return out, fmt.Errorf("replication status: %w", err)
 	}
@@ -106,7 +106,7 @@ func (n *Node) ReplicationStatus(ctx context.Context) (ReplicationStatus, error)
 		}
 		out.Buckets = append(out.Buckets, br)
 	}
-	it, err := n.repl.ks.Scan(ctx, replQueuePrefix)
+	it, err := r.ks.Scan(ctx, replQueuePrefix)
 	if err != nil {
 		return out, fmt.Errorf("replication status: %w", err)
 	}
@@ -122,7 +122,7 @@ func (n *Node) ReplicationStatus(ctx context.Context) (ReplicationStatus, error)
 			continue
 		}
 		active := r.overlay(bucket, key, &e)
-		o := ObjectReplication{Bucket: bucket, Key: key, Root: e.Root, LeavesLocal: e.LeavesLocal, LeavesTotal: e.LeavesTotal,
+		o := ObjectStatus{Bucket: bucket, Key: key, Root: e.Root, LeavesLocal: e.LeavesLocal, LeavesTotal: e.LeavesTotal,
 			BytesLocal: e.BytesLocal, BytesTotal: e.Size, Active: active, Since: time.Unix(0, e.Since).UTC(),
 			Attempts: e.Attempts, LastError: e.LastError}
 		if e.NotBefore > 0 && !active {
@@ -138,7 +138,7 @@ func (n *Node) ReplicationStatus(ctx context.Context) (ReplicationStatus, error)
 
 // overlay replaces e's progress by the live one when bucket/key is being
 // fetched for e.Root, and reports whether it is.
-func (r *replicator) overlay(bucket, key string, e *replEntry) bool {
+func (r *Replicator) overlay(bucket, key string, e *replEntry) bool {
 	r.mu.Lock()
 	a := r.active[replName(bucket, key)]
 	r.mu.Unlock()
@@ -150,9 +150,9 @@ func (r *replicator) overlay(bucket, key string, e *replEntry) bool {
 }
 
 // bucketStatus computes one replicated bucket's completeness.
-func (r *replicator) bucketStatus(ctx context.Context, name string) (BucketReplication, error) {
-	out := BucketReplication{Name: name}
-	it, err := r.n.ns.Objects(ctx, name, "")
+func (r *Replicator) bucketStatus(ctx context.Context, name string) (BucketStatus, error) {
+	out := BucketStatus{Name: name}
+	it, err := r.ns.Objects(ctx, name, "")
 	if err != nil {
 		return out, err
 	}
@@ -195,7 +195,7 @@ type replMetrics struct {
 	reg           prometheus.Registerer
 }
 
-func newReplMetrics(reg prometheus.Registerer, r *replicator) (*replMetrics, error) {
+func newReplMetrics(reg prometheus.Registerer, r *Replicator) (*replMetrics, error) {
 	const ns, sub = "s3mesh", "replication"
 	m := &replMetrics{
 		fetchedBlocks: prometheus.NewCounter(prometheus.CounterOpts{

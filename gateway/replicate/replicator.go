@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"bytes"
@@ -13,15 +13,18 @@ import (
 	"sync/atomic"
 	"time"
 
+	bstore "github.com/ipfs/boxo/blockstore"
+
+	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
 	"s3mesh/s3api/s3err"
 )
 
 // Replicated buckets
 //
-// A bucket whose BucketRecord.Replicated is true is held in full by every
+// A bucket whose namespace.BucketRecord.Replicated is true is held in full by every
 // node (see ../shared/DESIGN.md, "Replication policy"): each node's
-// replicator fetches the blocks of every object of the bucket in the
+// Replicator fetches the blocks of every object of the bucket in the
 // background as soon as the object's record is visible, and keeps them
 // (GC keeps every block of every record's DAG). An operator marks a bucket
 // with Node.SetBucketReplicated (the admin API, "s3mesh bucket replicate")
@@ -70,7 +73,7 @@ import (
 //
 // # Completeness
 //
-// ReplicationStatus reports, per replicated bucket, how many objects and
+// Status reports, per replicated bucket, how many objects and
 // bytes are held in full, without walking any DAG: an object is complete
 // when its done marker names its current root, and the bytes local of an
 // incomplete one are those its queue entry records. It costs one pass over
@@ -78,16 +81,19 @@ import (
 
 // Replication defaults and bounds.
 const (
-	// DefaultReplicationWindow is Config.ReplicationWindow's default: 32
+	// DefaultWindow is Config.Window's default: 32
 	// blocks of one object requested at once.
-	DefaultReplicationWindow = 32
-	// DefaultReplicationObjects is Config.ReplicationObjects's default:
+	DefaultWindow = 32
+	// DefaultObjects is Config.Objects's default:
 	// two objects fetched at once.
-	DefaultReplicationObjects = 2
+	DefaultObjects = 2
 
-	maxReplicationObjects = 64
+	// MaxObjects bounds Config.Objects.
+	MaxObjects = 64
+	// MaxWindow bounds Config.Window.
+	MaxWindow = 1024
 	// replInboxMax bounds the records the hooks hold in memory before the
-	// replicator queues them; beyond it they are dropped and every
+	// Replicator queues them; beyond it they are dropped and every
 	// replicated bucket is scanned again.
 	replInboxMax = 1 << 16
 	// replRetryMin and replRetryMax bound the wait before a failed object
@@ -158,7 +164,7 @@ func (e replEntry) pendingBytes() int64 { return max(0, e.Size-e.BytesLocal) }
 type replItem struct {
 	bucket, key, root string
 	size              int64
-	writer            string // ObjectRecord.Writer
+	writer            string // namespace.ObjectRecord.Writer
 }
 
 // replActive is an object being fetched.
@@ -176,12 +182,12 @@ type replActive struct {
 
 func (a *replActive) markClaimed() { a.claimOnce.Do(func() { close(a.claimed) }) }
 
-// awaitClaim waits, until ctx ends, for an active fetch of root at
+// AwaitClaim waits, until ctx ends, for an active fetch of root at
 // bucket/key to claim its leaves (see replActive.claimed); it returns at
 // once when there is none. A GET calls it before reading, so that every
 // office reading a new object does not ask the writer for its first
 // leaves while the swarm fetch starts.
-func (r *replicator) awaitClaim(ctx context.Context, bucket, key, root string) {
+func (r *Replicator) AwaitClaim(ctx context.Context, bucket, key, root string) {
 	r.mu.Lock()
 	a := r.active[replName(bucket, key)]
 	r.mu.Unlock()
@@ -199,15 +205,20 @@ func (a *replActive) progress(x *replEntry) {
 	x.LeavesLocal, x.LeavesTotal, x.BytesLocal = a.leavesLocal.Load(), a.leavesTotal.Load(), a.bytesLocal.Load()
 }
 
-// replicator fetches the objects of replicated buckets (see above). It is
+// Replicator fetches the objects of replicated buckets (see above). It is
 // owned by the Node: started in New once the namespace is open, stopped in
 // Close before the namespace closes.
-type replicator struct {
-	n      *Node
+type Replicator struct {
+	cfg    Config
 	self   string // this node's ID (its peer ID with pubsub)
 	log    *slog.Logger
 	window int
 	limit  int // objects at once
+
+	// Set by Start.
+	ns     *namespace.CRDTNamespace
+	fetch  *fetch.Fetcher
+	blocks bstore.Blockstore
 
 	metrics *replMetrics
 	wake    chan struct{} // capacity 1
@@ -240,26 +251,32 @@ type replicator struct {
 	stopOnce sync.Once
 }
 
-// newReplicator returns the node's replicator, whose hooks may be given to
-// the namespace before it opens; start starts it.
-func newReplicator(n *Node, self string) *replicator {
-	return &replicator{
-		n: n, self: self, log: n.cfg.Logger.With("component", "replicator"),
-		window: n.cfg.ReplicationWindow, limit: n.cfg.ReplicationObjects,
+// New returns a replicator, whose hooks (OnObject, OnBucket) may be given
+// to the namespace before it opens; Start starts it.
+func New(cfg Config) (*Replicator, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	cfg = cfg.withDefaults()
+	return &Replicator{
+		cfg: cfg, self: cfg.Self, log: cfg.Logger.With("component", "replicator"),
+		window: cfg.Window, limit: cfg.Objects,
 		wake: make(chan struct{}, 1), replicated: map[string]bool{}, inBuckets: map[string]bool{},
 		active: map[string]*replActive{}, configured: map[string]bool{},
-	}
+	}, nil
 }
 
-// start registers the metrics and starts the replicator's goroutine. The
-// namespace MUST be open.
-func (r *replicator) start() error {
-	ks, err := r.n.crdt.Keyspace(namespace.OwnerReplicate)
+// Start registers the metrics and starts the replicator's goroutine over
+// the open namespace ns, reading blocks through f and checking them in
+// blocks (the node's local store). Stop it before ns closes.
+func (r *Replicator) Start(ns *namespace.CRDTNamespace, f *fetch.Fetcher, blocks bstore.Blockstore) error {
+	r.ns, r.fetch, r.blocks = ns, f, blocks
+	ks, err := r.ns.Keyspace(namespace.OwnerReplicate)
 	if err != nil {
 		return fmt.Errorf("replicator: %w", err)
 	}
 	r.ks = ks
-	m, err := newReplMetrics(r.n.cfg.Registerer, r)
+	m, err := newReplMetrics(r.cfg.Registerer, r)
 	if err != nil {
 		return err
 	}
@@ -278,9 +295,9 @@ func (r *replicator) start() error {
 	return nil
 }
 
-// stop stops the fetches and waits for them to save their progress.
+// Stop stops the fetches and waits for them to save their progress.
 // Idempotent.
-func (r *replicator) stop() {
+func (r *Replicator) Stop() {
 	r.stopOnce.Do(func() {
 		if r.cancel == nil {
 			return
@@ -291,16 +308,16 @@ func (r *replicator) stop() {
 	})
 }
 
-func (r *replicator) poke() {
+func (r *Replicator) poke() {
 	select {
 	case r.wake <- struct{}{}:
 	default:
 	}
 }
 
-// onObject is CRDTConfig.OnObject: it notes a record of a replicated
+// OnObject is namespace.CRDTConfig.OnObject: it notes a record of a replicated
 // bucket and stops a fetch of the key's previous root. It does not block.
-func (r *replicator) onObject(rec *ObjectRecord) {
+func (r *Replicator) OnObject(rec *namespace.ObjectRecord) {
 	r.mu.Lock()
 	if a := r.active[replName(rec.Bucket, rec.Key)]; a != nil && a.root != rec.Root {
 		a.cancel(errReplDropped)
@@ -320,10 +337,10 @@ func (r *replicator) onObject(rec *ObjectRecord) {
 	}
 }
 
-// onBucket is CRDTConfig.OnBucket: it notes that the bucket's record
+// OnBucket is namespace.CRDTConfig.OnBucket: it notes that the bucket's record
 // changed (the replicator reads it again) and stops the bucket's fetches
 // when it is not replicated. It does not block.
-func (r *replicator) onBucket(b *BucketRecord) {
+func (r *Replicator) OnBucket(b *namespace.BucketRecord) {
 	r.mu.Lock()
 	r.inBuckets[b.Name] = true
 	if !b.Replicated {
@@ -337,7 +354,7 @@ func (r *replicator) onBucket(b *BucketRecord) {
 	r.poke()
 }
 
-func (r *replicator) isReplicated(bucket string) bool {
+func (r *Replicator) isReplicated(bucket string) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.replicated[bucket]
@@ -345,7 +362,7 @@ func (r *replicator) isReplicated(bucket string) bool {
 
 // run is the replicator's goroutine: it queues what the hooks saw and
 // starts fetches, until ctx ends.
-func (r *replicator) run(ctx context.Context) {
+func (r *Replicator) run(ctx context.Context) {
 	defer close(r.done)
 	defer r.workers.Wait()
 	for attempt := 0; ; attempt++ {
@@ -400,8 +417,8 @@ func (r *replicator) run(ctx context.Context) {
 
 // init loads the buckets' state, applies
 // Config.ReplicatedBuckets and schedules the start scan.
-func (r *replicator) init(ctx context.Context) error {
-	bs, err := r.n.ns.ListBuckets(ctx)
+func (r *Replicator) init(ctx context.Context) error {
+	bs, err := r.ns.ListBuckets(ctx)
 	if err != nil {
 		return fmt.Errorf("replicator: %w", err)
 	}
@@ -417,7 +434,7 @@ func (r *replicator) init(ctx context.Context) error {
 	r.replicated, r.loaded, r.rescan = set, true, true
 	r.mu.Unlock()
 	var missing []string
-	for _, name := range r.n.cfg.ReplicatedBuckets {
+	for _, name := range r.cfg.ReplicatedBuckets {
 		switch {
 		case !exists[name]:
 			missing = append(missing, name)
@@ -437,8 +454,8 @@ func (r *replicator) init(ctx context.Context) error {
 }
 
 // markConfigured marks a bucket of Config.ReplicatedBuckets replicated.
-func (r *replicator) markConfigured(ctx context.Context, name string) {
-	if _, err := r.n.SetBucketReplicated(ctx, name, true); err != nil {
+func (r *Replicator) markConfigured(ctx context.Context, name string) {
+	if _, err := r.SetBucketReplicated(ctx, name, true); err != nil {
 		if ctx.Err() == nil {
 			r.log.Warn("cannot mark a configured bucket replicated", "bucket", name, "err", err)
 		}
@@ -449,7 +466,7 @@ func (r *replicator) markConfigured(ctx context.Context, name string) {
 
 // drain handles what the hooks noted: bucket changes first, then a rescan
 // if one is due, then the records.
-func (r *replicator) drain(ctx context.Context) error {
+func (r *Replicator) drain(ctx context.Context) error {
 	r.mu.Lock()
 	objs, changed, rescan := r.inObjects, r.inBuckets, r.rescan
 	r.inObjects, r.inBuckets, r.rescan = nil, map[string]bool{}, false
@@ -485,8 +502,8 @@ func (r *replicator) drain(ctx context.Context) error {
 // bucketChanged reads a bucket whose record changed: a bucket that became
 // replicated is scanned, one that no longer is has its fetches stopped and
 // its queue entries dropped.
-func (r *replicator) bucketChanged(ctx context.Context, name string) error {
-	b, err := r.n.ns.GetBucket(ctx, name)
+func (r *Replicator) bucketChanged(ctx context.Context, name string) error {
+	b, err := r.ns.GetBucket(ctx, name)
 	if err != nil && !errors.Is(err, s3err.ErrNoSuchBucket) {
 		return err
 	}
@@ -520,7 +537,7 @@ func (r *replicator) bucketChanged(ctx context.Context, name string) error {
 	return nil
 }
 
-func (r *replicator) cancelBucket(name string) {
+func (r *Replicator) cancelBucket(name string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, a := range r.active {
@@ -532,7 +549,7 @@ func (r *replicator) cancelBucket(name string) {
 
 // scanAll scans every replicated bucket and drops the queue entries of
 // buckets that are not.
-func (r *replicator) scanAll(ctx context.Context) error {
+func (r *Replicator) scanAll(ctx context.Context) error {
 	r.mu.Lock()
 	names := make([]string, 0, len(r.replicated))
 	for name := range r.replicated {
@@ -553,8 +570,8 @@ func (r *replicator) scanAll(ctx context.Context) error {
 // scanBucket queues every object of the bucket that has neither a done
 // marker nor a queue entry for its current root, and removes the done
 // markers of objects gone or overwritten.
-func (r *replicator) scanBucket(ctx context.Context, name string) error {
-	it, err := r.n.ns.Objects(ctx, name, "")
+func (r *Replicator) scanBucket(ctx context.Context, name string) error {
+	it, err := r.ns.Objects(ctx, name, "")
 	if errors.Is(err, s3err.ErrNoSuchBucket) {
 		return nil
 	}
@@ -573,9 +590,9 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 			return err
 		}
 		item := replItem{bucket: name, key: rec.Key, root: rec.Root, size: rec.Size}
-		if r.n.crdt != nil {
+		if r.ns != nil {
 			// Best effort: without it the writer's stripe is no one's share.
-			item.writer, _ = r.n.crdt.Writer(name, rec.Key)
+			item.writer, _ = r.ns.Writer(name, rec.Key)
 		}
 		if err := r.enqueue(item); err != nil {
 			it.Close()
@@ -596,7 +613,7 @@ func (r *replicator) scanBucket(ctx context.Context, name string) error {
 
 // pruneDone removes the done markers of the bucket whose record is gone or
 // names another root.
-func (r *replicator) pruneDone(ctx context.Context, bucket string) error {
+func (r *Replicator) pruneDone(ctx context.Context, bucket string) error {
 	p := replBucketPrefix(replDonePrefix, bucket)
 	it, err := r.ks.Scan(ctx, p)
 	if err != nil {
@@ -605,7 +622,7 @@ func (r *replicator) pruneDone(ctx context.Context, bucket string) error {
 	var stale [][]byte
 	for ok := it.First(); ok; ok = it.Next() {
 		key := string(it.Key()[len(p):])
-		rec, err := r.n.ns.GetObject(ctx, bucket, key)
+		rec, err := r.ns.GetObject(ctx, bucket, key)
 		if err == nil && rec.Root == string(it.Value()) {
 			continue
 		}
@@ -636,7 +653,7 @@ func (r *replicator) pruneDone(ctx context.Context, bucket string) error {
 }
 
 // getEntry reads a queue entry.
-func (r *replicator) getEntry(k []byte) (replEntry, bool, error) {
+func (r *Replicator) getEntry(k []byte) (replEntry, bool, error) {
 	v, ok, err := r.ks.Get(k)
 	if err != nil || !ok {
 		return replEntry{}, false, err
@@ -650,7 +667,7 @@ func (r *replicator) getEntry(k []byte) (replEntry, bool, error) {
 
 // account adjusts the queue's totals for an entry replaced (had: old was
 // there) by another (has: e is there now).
-func (r *replicator) account(old replEntry, had bool, e replEntry, has bool) {
+func (r *Replicator) account(old replEntry, had bool, e replEntry, has bool) {
 	if had {
 		r.queued.Add(-1)
 		r.pending.Add(-old.pendingBytes())
@@ -664,7 +681,7 @@ func (r *replicator) account(old replEntry, had bool, e replEntry, has bool) {
 // enqueue queues root for bucket/key unless this node holds it in full or
 // has it queued already. A queued other root (an older version) is
 // replaced, its progress dropped.
-func (r *replicator) enqueue(it replItem) error {
+func (r *Replicator) enqueue(it replItem) error {
 	bucket, key, root, size := it.bucket, it.key, it.root, it.size
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
@@ -708,7 +725,7 @@ func (r *replicator) enqueue(it replItem) error {
 
 // updateEntry applies fn to the queue entry of bucket/key if it is still
 // for root; it never creates one. It reports whether it did.
-func (r *replicator) updateEntry(bucket, key, root string, fn func(*replEntry)) (bool, error) {
+func (r *Replicator) updateEntry(bucket, key, root string, fn func(*replEntry)) (bool, error) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	qk := replKey(replQueuePrefix, bucket, key)
@@ -732,7 +749,7 @@ func (r *replicator) updateEntry(bucket, key, root string, fn func(*replEntry)) 
 // removeEntry removes the queue entry of bucket/key if it is for root (any
 // root when root is ""); with done, it also records that the node holds
 // root in full. It reports whether it removed one.
-func (r *replicator) removeEntry(bucket, key, root string, done bool) (bool, error) {
+func (r *Replicator) removeEntry(bucket, key, root string, done bool) (bool, error) {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	qk := replKey(replQueuePrefix, bucket, key)
@@ -758,7 +775,7 @@ func (r *replicator) removeEntry(bucket, key, root string, done bool) (bool, err
 }
 
 // dropBucket removes every queue entry of the bucket.
-func (r *replicator) dropBucket(ctx context.Context, bucket string) error {
+func (r *Replicator) dropBucket(ctx context.Context, bucket string) error {
 	r.qmu.Lock()
 	defer r.qmu.Unlock()
 	p := replBucketPrefix(replQueuePrefix, bucket)
@@ -776,7 +793,7 @@ func (r *replicator) dropBucket(ctx context.Context, bucket string) error {
 
 // sumQueue counts the queue entries under p (the whole queue when p is
 // nil) and sums their pending bytes.
-func (r *replicator) sumQueue(ctx context.Context, p []byte) (objects, pending int64, err error) {
+func (r *Replicator) sumQueue(ctx context.Context, p []byte) (objects, pending int64, err error) {
 	if p == nil {
 		p = replQueuePrefix
 	}
@@ -802,8 +819,8 @@ func (r *replicator) sumQueue(ctx context.Context, p []byte) (objects, pending i
 // dispatch starts fetches while fewer than r.limit run, taking due queue
 // entries in key order. It returns when the next backed-off entry is due
 // (zero when none is, or when every slot is busy: a fetch ending wakes the
-// replicator).
-func (r *replicator) dispatch(ctx context.Context) (time.Time, error) {
+// Replicator).
+func (r *Replicator) dispatch(ctx context.Context) (time.Time, error) {
 	for {
 		r.mu.Lock()
 		busy := len(r.active) >= r.limit
@@ -823,7 +840,7 @@ func (r *replicator) dispatch(ctx context.Context) (time.Time, error) {
 // fetched, or, when there is none, when the first one will be due. It
 // drops the entries of buckets that are not replicated, and unreadable
 // ones, on its way.
-func (r *replicator) nextDue(ctx context.Context) (bucket, key string, e replEntry, next time.Time, err error) {
+func (r *Replicator) nextDue(ctx context.Context) (bucket, key string, e replEntry, next time.Time, err error) {
 	it, err := r.ks.Scan(ctx, replQueuePrefix)
 	if err != nil {
 		return "", "", replEntry{}, time.Time{}, err
@@ -875,7 +892,7 @@ func (r *replicator) nextDue(ctx context.Context) (bucket, key string, e replEnt
 }
 
 // launch starts fetching one queue entry.
-func (r *replicator) launch(parent context.Context, bucket, key string, e replEntry) {
+func (r *Replicator) launch(parent context.Context, bucket, key string, e replEntry) {
 	ctx, cancel := context.WithCancelCause(parent)
 	a := &replActive{bucket: bucket, key: key, root: e.Root, cancel: cancel, claimed: make(chan struct{})}
 	a.leavesLocal.Store(e.LeavesLocal)
@@ -901,7 +918,7 @@ func (r *replicator) launch(parent context.Context, bucket, key string, e replEn
 }
 
 // work fetches one object and records the outcome in the queue.
-func (r *replicator) work(ctx, parent context.Context, bucket, key string, e replEntry, a *replActive) {
+func (r *Replicator) work(ctx, parent context.Context, bucket, key string, e replEntry, a *replActive) {
 	start := time.Now()
 	err := r.fetchObject(ctx, bucket, key, e, a)
 	var qerr error

@@ -1,4 +1,4 @@
-package gateway
+package replicate
 
 import (
 	"context"
@@ -45,7 +45,7 @@ type replLeaf struct {
 
 // replFetch is one attempt at fetching one object.
 type replFetch struct {
-	r      *replicator
+	r      *Replicator
 	a      *replActive
 	writer string          // the record's writer, "" when unknown
 	ctx    context.Context // the attempt's
@@ -92,7 +92,7 @@ type replFetch struct {
 // block before that fetch ends, so a read that starts later finds it
 // locally. Bitswap alone (one want per block and peer across sessions) is
 // not enough: see onceExchange.
-func (r *replicator) fetchObject(ctx context.Context, bucket, key string, e replEntry, a *replActive) error {
+func (r *Replicator) fetchObject(ctx context.Context, bucket, key string, e replEntry, a *replActive) error {
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	if err := r.current(ctx, bucket, key, e.Root); err != nil {
@@ -102,7 +102,7 @@ func (r *replicator) fetchObject(ctx context.Context, bucket, key string, e repl
 	if err != nil {
 		return fmt.Errorf("%w: record root %q: %v", errReplDropped, e.Root, err)
 	}
-	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: ctx, read: r.n.fetch.NewRead(ctx)}
+	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: ctx, read: r.fetch.NewRead(ctx)}
 	f.last.Store(time.Now().UnixNano())
 	watchDone := make(chan struct{})
 	var wg sync.WaitGroup
@@ -121,7 +121,7 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 	if err := f.structure(root, size); err != nil {
 		return err
 	}
-	bs := f.r.n.blocks.Blockstore()
+	bs := f.r.blocks
 	var missing []int
 	var leavesLocal, bytesLocal int64
 	for i, l := range f.leaves {
@@ -143,7 +143,7 @@ func (f *replFetch) run(root cid.Cid, size int64) error {
 
 	start, owners := f.r.stripes(root.String(), len(f.leaves), f.writer)
 	order := rotate(missing, start)
-	if sw := f.r.n.cfg.Swarm; sw == nil || !f.r.n.fetch.Online() {
+	if sw := f.r.cfg.Swarm; sw == nil || !f.r.fetch.Online() {
 		f.a.markClaimed() // sessions: a GET shares the blocks in flight
 	} else {
 		var err error
@@ -188,7 +188,7 @@ var errSwarmUnlanded = errors.New("swarm fetch ended without this block")
 // fetching already, which it returns for the session to wait for. A GET
 // of a leaf the swarm fetches waits for it (onceExchange.claim).
 func (f *replFetch) swarm(sw SetFetcher, order []int, owners []peer.ID) ([]int, error) {
-	fetcher := f.r.n.fetch
+	fetcher := f.r.fetch
 	cs := make([]cid.Cid, len(order))
 	for j, i := range order {
 		cs[j] = f.leaves[i].c
@@ -429,7 +429,7 @@ func (f *replFetch) getNode(c cid.Cid) (ipld.Node, error) {
 // arrived for Config.FetchTimeout while one was awaited.
 func (f *replFetch) watch(cancel context.CancelCauseFunc, done <-chan struct{}) {
 	a := f.a
-	timeout := f.r.n.cfg.FetchTimeout
+	timeout := f.r.cfg.FetchTimeout
 	t := time.NewTicker(max(min(replSaveEvery, timeout/4), 10*time.Millisecond))
 	defer t.Stop()
 	for {
@@ -454,11 +454,11 @@ func (f *replFetch) watch(cancel context.CancelCauseFunc, done <-chan struct{}) 
 
 // current returns errReplDropped unless root is the current record of
 // bucket/key in a replicated bucket.
-func (r *replicator) current(ctx context.Context, bucket, key, root string) error {
+func (r *Replicator) current(ctx context.Context, bucket, key, root string) error {
 	if !r.isReplicated(bucket) {
 		return errReplDropped
 	}
-	rec, err := r.n.ns.GetObject(ctx, bucket, key)
+	rec, err := r.ns.GetObject(ctx, bucket, key)
 	switch {
 	case errors.Is(err, s3err.ErrNoSuchKey), errors.Is(err, s3err.ErrNoSuchBucket):
 		return errReplDropped
@@ -471,7 +471,7 @@ func (r *replicator) current(ctx context.Context, bucket, key, root string) erro
 }
 
 // saveProgress writes an active fetch's progress to its queue entry.
-func (r *replicator) saveProgress(a *replActive) {
+func (r *Replicator) saveProgress(a *replActive) {
 	if _, err := r.updateEntry(a.bucket, a.key, a.root, a.progress); err != nil {
 		r.log.Warn("saving replication progress failed", "bucket", a.bucket, "cid", a.root, "err", err)
 	}
@@ -498,7 +498,7 @@ func (r *replicator) saveProgress(a *replActive) {
 // momentarily see different participant sets may pick overlapping
 // stripes; that costs overlap, never correctness. Alone (or without
 // pubsub), the start is a hash of this node's ID and the root.
-func (r *replicator) stripes(root string, n int, writer string) (start int, owners []peer.ID) {
+func (r *Replicator) stripes(root string, n int, writer string) (start int, owners []peer.ID) {
 	if n <= 1 {
 		return 0, nil
 	}
@@ -534,13 +534,13 @@ func (r *replicator) stripes(root string, n int, writer string) (start int, owne
 
 // participants returns the sorted IDs of this node and of the peers it
 // sees on the namespace topic; nil without pubsub.
-func (r *replicator) participants() []string {
-	ps := r.n.cfg.PubSub
+func (r *Replicator) participants() []string {
+	ps := r.cfg.PubSub
 	if ps == nil || r.self == "" {
 		return nil
 	}
 	ids := []string{r.self}
-	for _, p := range ps.ListPeers(namespace.CRDTTopic(r.n.cfg.Network)) {
+	for _, p := range ps.ListPeers(namespace.CRDTTopic(r.cfg.Network)) {
 		ids = append(ids, p.String())
 	}
 	slices.Sort(ids)
