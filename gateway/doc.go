@@ -15,10 +15,13 @@
 //   - [s3mesh/gateway/fetch]: the one block fetcher, local then peers,
 //     once per node, verified; GET, PUT by CID, replication, fsck repair
 //     and the IPFS gateway read through it.
+//   - [s3mesh/gateway/replicate]: replicated buckets, fetched in the
+//     background by every node.
+//   - [s3mesh/gateway/upkeep]: garbage collection, fsck, the usage scan
+//     and the multipart janitor.
 //
-// The replicator (replicate.go, replfetch.go, replstatus.go) and upkeep
-// (gc.go, fsck.go, usage.go, janitor.go) still live here, over those
-// packages' APIs.
+// What stays here is the object model: PUT, GET, copy and multipart over
+// those packages, and the wiring (node.go).
 //
 // # PUT
 //

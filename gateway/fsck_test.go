@@ -15,6 +15,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"s3mesh/blockstore"
+	"s3mesh/gateway/upkeep"
 	"s3mesh/s3api"
 )
 
@@ -109,10 +110,10 @@ func TestFsckFindsCorruptAndMissingBlocks(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := []FsckProblem{
-				{Kind: FsckCorrupt, Bucket: "b", Key: "a", CID: corrupt.String()},
-				{Kind: FsckMissing, Bucket: "b", Key: "b", CID: missing.String()},
-				{Kind: FsckCorrupt, Bucket: "b", Key: "d", CID: corrupt.String()},
-				{Kind: FsckMissing, CID: head.String()},
+				{Kind: upkeep.FsckCorrupt, Bucket: "b", Key: "a", CID: corrupt.String()},
+				{Kind: upkeep.FsckMissing, Bucket: "b", Key: "b", CID: missing.String()},
+				{Kind: upkeep.FsckCorrupt, Bucket: "b", Key: "d", CID: corrupt.String()},
+				{Kind: upkeep.FsckMissing, CID: head.String()},
 			}
 			if d := cmp.Diff(want, rep.Problems, cmpopts.IgnoreFields(FsckProblem{}, "Detail")); d != "" {
 				t.Errorf("problems (-want +got):\n%s", d)
@@ -120,7 +121,7 @@ func TestFsckFindsCorruptAndMissingBlocks(t *testing.T) {
 			if rep.Corrupt != 2 || rep.Missing != 2 || rep.MissingRemote != 0 || rep.Unreadable != 0 || rep.Unrepaired() != 4 || rep.Objects != 4 {
 				t.Errorf("report %+v; want 2 corrupt, 2 missing, 4 unrepaired", rep)
 			}
-			if !slices.Equal(phases, []string{FsckPhaseObjects, FsckPhaseDeltas}) || last.Objects != 4 || last.TotalObjects != 4 || last.Problems != 4 {
+			if !slices.Equal(phases, []string{upkeep.FsckPhaseObjects, upkeep.FsckPhaseDeltas}) || last.Objects != 4 || last.TotalObjects != 4 || last.Problems != 4 {
 				t.Errorf("progress: phases %v, last %+v", phases, last)
 			}
 

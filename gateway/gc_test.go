@@ -9,13 +9,13 @@ import (
 	"maps"
 	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/upkeep"
 	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -293,7 +293,7 @@ func TestGCRemovesExactlyTheOrphans(t *testing.T) {
 			if wantRes := (GCResult{Scanned: int64(len(afterFailed)), Live: int64(len(want)), Removed: int64(len(garbage)), FreedBytes: freed, Duration: res.Duration}); res != wantRes {
 				t.Errorf("GC = %+v, want %+v", res, wantRes)
 			}
-			if !slices.Equal(phases, []string{GCPhaseWaiting, GCPhaseMark, GCPhaseSweep}) {
+			if !slices.Equal(phases, []string{upkeep.GCPhaseWaiting, upkeep.GCPhaseMark, upkeep.GCPhaseSweep}) {
 				t.Errorf("progress phases %v", phases)
 			}
 			for key, data := range live {
@@ -347,34 +347,6 @@ s3mesh_gc_runs_total 2
 	}
 }
 
-// TestGCKeepsDeltasInFlight: a delta added to the namespace's DAG service
-// and not yet a head (go-ds-crdt makes it one right after) survives GC.
-func TestGCKeepsDeltasInFlight(t *testing.T) {
-	t.Parallel()
-	n := newTestNode(t, Config{NoSync: true})
-	mustBucket(t, n, "b")
-	d := n.trackDeltas(n.dag)
-	nd := merkledag.NodeWithData([]byte("a delta about to become a head"))
-	if err := d.Add(context.Background(), nd); err != nil {
-		t.Fatal(err)
-	}
-	res, err := n.GC(context.Background(), nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := n.blocks.Blockstore().Has(context.Background(), nd.Cid()); !ok {
-		t.Fatalf("GC removed a delta in flight (%+v)", res)
-	}
-	// Once not noted any more (expired), it is garbage like any block.
-	n.gc.deltas.forget(func(string) bool { return true })
-	if _, err := n.GC(context.Background(), nil); err != nil {
-		t.Fatal(err)
-	}
-	if ok, _ := n.blocks.Blockstore().Has(context.Background(), nd.Cid()); ok {
-		t.Fatal("a block no root reaches survived GC")
-	}
-}
-
 // TestGCOneAtATime: GC waits for writes in flight; meanwhile a second GC
 // or an Fsck is refused, and a GC whose context ends while it waits gives
 // up.
@@ -388,7 +360,7 @@ func TestGCOneAtATime(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		_, err := n.GC(context.Background(), func(p GCProgress) {
-			if p.Phase == GCPhaseWaiting {
+			if p.Phase == upkeep.GCPhaseWaiting {
 				once.Do(func() { close(waiting) })
 			}
 		})
@@ -410,7 +382,7 @@ func TestGCOneAtATime(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
 		_, err := n.GC(ctx, func(p GCProgress) {
-			if p.Phase == GCPhaseWaiting {
+			if p.Phase == upkeep.GCPhaseWaiting {
 				cancel()
 			}
 		})
@@ -527,7 +499,7 @@ func TestGCStopsOnUnreadableLiveNode(t *testing.T) {
 	corruptThroughStore(t, n, root)
 	before := storedBlocks(t, n)
 	_, err := n.GC(context.Background(), nil)
-	if !errors.Is(err, errLiveBlockUnreadable) || !strings.Contains(err.Error(), "b/k") || !strings.Contains(err.Error(), root.String()) {
+	if !errors.Is(err, upkeep.ErrLiveBlockUnreadable) || !strings.Contains(err.Error(), "b/k") || !strings.Contains(err.Error(), root.String()) {
 		t.Fatalf("GC with a corrupt live node: %v", err)
 	}
 	if after := storedBlocks(t, n); len(after) != len(before) {

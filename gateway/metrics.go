@@ -14,14 +14,13 @@ type metrics struct {
 	uploads    *prometheus.CounterVec
 	partBytes  prometheus.Counter
 	inProgress prometheus.GaugeFunc
-	gc         *gcMetrics
 	registered []prometheus.Collector
 	reg        prometheus.Registerer
 }
 
 // newMetrics builds the node's collectors and registers them on reg (none
 // when reg is nil); openUploads reports the multipart uploads in progress.
-func newMetrics(reg prometheus.Registerer, openUploads func() int64, usage *usageState) (*metrics, error) {
+func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, error) {
 	m := &metrics{
 		putBytes: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "put_bytes_total",
@@ -52,14 +51,13 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64, usage *usag
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_in_progress",
 			Help: "Multipart uploads created and not yet completed, aborted, expired or discarded with their bucket.",
 		}, func() float64 { return float64(openUploads()) }),
-		gc:  newGCMetrics(),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	cs := append([]prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress}, m.gc.collectors()...)
-	for _, c := range append(cs, usageCollectors(usage)...) {
+	cs := []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress}
+	for _, c := range cs {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register gateway metrics: %w", err)
@@ -74,25 +72,4 @@ func (m *metrics) unregister() {
 		m.reg.Unregister(c)
 	}
 	m.registered = nil
-}
-
-// usageCollectors export the latest BlockUsage (see Node.ScanUsage).
-func usageCollectors(u *usageState) []prometheus.Collector {
-	gauge := func(name, help string, v func(BlockUsage) int64) prometheus.Collector {
-		return prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: "s3mesh", Subsystem: "blockstore", Name: name, Help: help},
-			func() float64 { return float64(v(u.get())) })
-	}
-	return []prometheus.Collector{
-		gauge("owned_blocks", "Blocks of objects this node wrote, of its multipart uploads and of the namespace, at the latest usage scan.", func(b BlockUsage) int64 { return b.OwnedBlocks }),
-		gauge("owned_bytes", "Bytes of the owned blocks at the latest usage scan.", func(b BlockUsage) int64 { return b.OwnedBytes }),
-		gauge("cached_blocks", "Blocks held only for objects written at other offices (fetched copies), at the latest usage scan.", func(b BlockUsage) int64 { return b.CachedBlocks }),
-		gauge("cached_bytes", "Bytes of the cached blocks at the latest usage scan.", func(b BlockUsage) int64 { return b.CachedBytes }),
-		gauge("unreferenced_bytes", "Bytes of blocks no object, upload or namespace delta needs (the next GC removes them), at the latest usage scan.", func(b BlockUsage) int64 { return b.UnreferencedBytes }),
-		gauge("usage_scan_timestamp_seconds", "When the latest usage scan ended (Unix seconds; 0 before the first).", func(b BlockUsage) int64 {
-			if b.At.IsZero() {
-				return 0
-			}
-			return b.At.Unix()
-		}),
-	}
 }

@@ -583,7 +583,7 @@ func TestJanitor(t *testing.T) {
 	young := createUpload(t, n, "b", "young")
 	now.Add(int64(5 * time.Hour)) // old: 25h, young: 5h
 
-	aborted, err := n.sweepUploads(ctx)
+	aborted, err := n.upkeep.SweepUploads(ctx)
 	if err != nil || aborted != 2 {
 		t.Fatalf("sweep = %d, %v; want 2 uploads aborted", aborted, err)
 	}
@@ -595,7 +595,7 @@ func TestJanitor(t *testing.T) {
 	if _, err := n.ListParts(ctx, s3api.ListPartsInput{Bucket: "b", Key: "young", UploadID: young}); err != nil {
 		t.Errorf("young upload: %v", err)
 	}
-	if aborted, err := n.sweepUploads(ctx); err != nil || aborted != 0 {
+	if aborted, err := n.upkeep.SweepUploads(ctx); err != nil || aborted != 0 {
 		t.Errorf("second sweep = %d, %v; want 0", aborted, err)
 	}
 	want := `
@@ -612,38 +612,6 @@ s3mesh_gateway_multipart_uploads_total{event="expired"} 2
 		t.Error(err)
 	}
 
-	if n.janitorDone == nil {
-		t.Fatal("no janitor running")
-	}
-	if err := n.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case <-n.janitorDone:
-	default:
-		t.Error("Close returned with the janitor still running")
-	}
-
-	off := newTestNode(t, Config{NoSync: true, MultipartMaxAge: -1})
-	if off.janitorDone != nil || off.stopJanitor != nil {
-		t.Error("a negative MultipartMaxAge started the janitor")
-	}
-}
-
-func TestJanitorInterval(t *testing.T) {
-	t.Parallel()
-	for _, c := range []struct{ age, want time.Duration }{
-		{DefaultMultipartMaxAge, time.Hour},
-		{2 * time.Hour, 30 * time.Minute},
-		{time.Second, time.Second},
-	} {
-		if got := janitorInterval(c.age); got != c.want {
-			t.Errorf("janitorInterval(%v) = %v, want %v", c.age, got, c.want)
-		}
-	}
-	if got := (Config{}).withDefaults().MultipartMaxAge; got != DefaultMultipartMaxAge {
-		t.Errorf("default MultipartMaxAge = %v", got)
-	}
 }
 
 // TestMultipartMetrics: the counters follow an upload's life.

@@ -11,6 +11,7 @@ import (
 	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
 	"s3mesh/gateway/replicate"
+	"s3mesh/gateway/upkeep"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -58,14 +59,8 @@ type Node struct {
 	// lastUploadTime is the time prefix of the last upload ID made, in
 	// Unix nanoseconds: IDs made by one node strictly increase.
 	lastUploadTime atomic.Int64
-	stopJanitor    context.CancelFunc // nil when the janitor is disabled
-	janitorDone    chan struct{}      // closed when the janitor has stopped
-	// gc is the garbage collector's lock and state (see GC).
-	gc gcState
-	// usage is the latest ScanUsage; stopUsage stops its loop.
-	usage     *usageState
-	stopUsage context.CancelFunc
-	usageDone chan struct{}
+	// upkeep is GC, fsck, the usage scan and the multipart janitor.
+	upkeep *upkeep.Upkeep
 
 	closeOnce sync.Once
 	closeErr  error
@@ -112,18 +107,17 @@ func New(cfg Config) (*Node, error) {
 	}
 	// The uploads gauge may be read before the namespace is open.
 	var openUploads atomic.Pointer[namespace.PebbleNamespace]
-	usage := &usageState{}
 	m, err := newMetrics(cfg.Registerer, func() int64 {
 		if idx := openUploads.Load(); idx != nil {
 			return idx.OpenUploads()
 		}
 		return 0
-	}, usage)
+	})
 	if err != nil {
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m, usage: usage}
+	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
 	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer}, bs.Blockstore(), cfg.Exchange)
 	if err != nil {
 		m.unregister()
@@ -131,6 +125,17 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n.dag = merkledag.NewDAGService(n.fetch.BlockService())
+	n.upkeep, err = upkeep.New(upkeep.Config{
+		MultipartMaxAge: cfg.MultipartMaxAge, FetchTimeout: cfg.FetchTimeout, Clock: cfg.Clock,
+		OnUploadExpired: func() { m.uploads.WithLabelValues("expired").Inc() },
+		Logger:          cfg.Logger, Registerer: cfg.Registerer,
+	}, bs)
+	if err != nil {
+		n.fetch.Close()
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
 	n.repl, err = replicate.New(replicate.Config{
 		Self: nodeID, Window: cfg.ReplicationWindow, Objects: cfg.ReplicationObjects,
 		FetchTimeout: cfg.FetchTimeout, ReplicatedBuckets: cfg.ReplicatedBuckets, Swarm: cfg.Swarm,
@@ -154,8 +159,9 @@ func New(cfg Config) (*Node, error) {
 		Registerer:          cfg.Registerer,
 		OnObject:            n.repl.OnObject,
 		OnBucket:            n.repl.OnBucket,
-	}, cfg.PubSub, n.trackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
+	}, cfg.PubSub, n.upkeep.TrackDeltas(&syncingDAG{DAGService: n.dag, blocks: bs}))
 	if err != nil {
+		n.upkeep.Close()
 		n.fetch.Close()
 		m.unregister()
 		closeBlocks()
@@ -165,18 +171,13 @@ func New(cfg Config) (*Node, error) {
 	openUploads.Store(n.idx)
 	if err := n.repl.Start(ns, n.fetch, bs.Blockstore()); err != nil {
 		ns.Close()
+		n.upkeep.Close()
 		n.fetch.Close()
 		m.unregister()
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
-	n.startJanitor()
-	uctx, ucancel := context.WithCancel(context.Background())
-	n.stopUsage, n.usageDone = ucancel, make(chan struct{})
-	go func() {
-		defer close(n.usageDone)
-		n.usageLoop(uctx, DefaultUsageScanInterval)
-	}()
+	n.upkeep.Start(ns, n.fetch)
 	cfg.Logger.Info("node opened", "data_dir", cfg.DataDir, "chunk_size", cfg.ChunkSize, "chunker", cfg.Chunker, "exchange", cfg.Exchange != nil,
 		"node_id", nodeID, "network", cfg.Network, "pubsub", cfg.PubSub != nil,
 		"fetch_window", cfg.FetchWindow, "fetch_timeout", cfg.FetchTimeout, "multipart_max_age", cfg.MultipartMaxAge)
@@ -189,12 +190,7 @@ func New(cfg Config) (*Node, error) {
 // content readers MUST be closed, before Close is called.
 func (n *Node) Close() error {
 	n.closeOnce.Do(func() {
-		if n.stopJanitor != nil {
-			n.stopJanitor()
-			<-n.janitorDone
-		}
-		n.stopUsage()
-		<-n.usageDone
+		n.upkeep.Close()
 		n.repl.Stop() // before the namespace: it writes its queue there
 		err1 := n.crdt.Close()
 		var err2 error

@@ -1,4 +1,4 @@
-package gateway
+package upkeep
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 	ipld "github.com/ipfs/go-ipld-format"
 
 	"s3mesh/gateway/dag"
+	"s3mesh/gateway/namespace"
 	"s3mesh/s3api/s3err"
 )
 
@@ -145,7 +146,7 @@ func (r *FsckReport) Unrepaired() int64 {
 // Fsck run one at a time, and a second call returns
 // ErrMaintenanceRunning. When ctx ends it returns what it found so far
 // with an error wrapping ctx's.
-func (n *Node) Fsck(ctx context.Context, opts FsckOptions, progress func(FsckProgress)) (FsckReport, error) {
+func (n *Upkeep) Fsck(ctx context.Context, opts FsckOptions, progress func(FsckProgress)) (FsckReport, error) {
 	if !n.gc.busy.TryLock() {
 		return FsckReport{}, ErrMaintenanceRunning
 	}
@@ -183,7 +184,7 @@ func (n *Node) Fsck(ctx context.Context, opts FsckOptions, progress func(FsckPro
 
 // fsckRun is one Fsck.
 type fsckRun struct {
-	n      *Node
+	n      *Upkeep
 	opts   FsckOptions
 	rep    FsckReport
 	p      FsckProgress
@@ -241,7 +242,7 @@ func (r *fsckRun) checkObjects(ctx context.Context) error {
 	return nil
 }
 
-func (r *fsckRun) checkObject(ctx context.Context, rec *ObjectRecord) error {
+func (r *fsckRun) checkObject(ctx context.Context, rec *namespace.ObjectRecord) error {
 	r.rep.Objects++
 	r.p.Objects++
 	defer r.report(r.p)
@@ -409,7 +410,7 @@ func (r *fsckRun) add(pr FsckProblem) {
 // corrupt; it returns the block decoded.
 func (r *fsckRun) repair(ctx context.Context, c cid.Cid, corrupt bool) (ipld.Node, error) {
 	n := r.n
-	if n.cfg.Exchange == nil {
+	if !n.fetch.Online() {
 		return nil, errors.New("this node has no exchange to fetch it from")
 	}
 	fctx, cancel := context.WithTimeout(ctx, n.cfg.FetchTimeout)

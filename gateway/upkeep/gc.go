@@ -1,4 +1,4 @@
-package gateway
+package upkeep
 
 import (
 	"context"
@@ -20,10 +20,10 @@ import (
 // Fsck runs on the node: they run one at a time.
 var ErrMaintenanceRunning = errors.New("a garbage collection or fsck is already running on this node")
 
-// errLiveBlockUnreadable marks a GC stopped before its sweep because a
+// ErrLiveBlockUnreadable marks a GC stopped before its sweep because a
 // block of the live set could not be read or decoded, so what it links to
 // is unknown.
-var errLiveBlockUnreadable = errors.New("a live block cannot be read")
+var ErrLiveBlockUnreadable = errors.New("a live block cannot be read")
 
 // GC phases, in order, as GCProgress.Phase reports them.
 const (
@@ -94,7 +94,7 @@ type gcState struct {
 // content it references; the write calls release once its record or part
 // is committed, or once it failed. GC does not run in between. Calls MUST
 // NOT nest: a goroutine holding it must not call it again.
-func (n *Node) holdWrites() (release func()) {
+func (n *Upkeep) holdWrites() (release func()) {
 	n.gc.writers.RLock()
 	return n.gc.writers.RUnlock
 }
@@ -139,7 +139,7 @@ func (n *Node) holdWrites() (release func()) {
 // in its sweep, and returns what it removed with an error wrapping
 // ctx's; the blocks removed are garbage all the same. Every run, whatever
 // its end, is counted in the node's s3mesh_gc_* metrics.
-func (n *Node) GC(ctx context.Context, progress func(GCProgress)) (GCResult, error) {
+func (n *Upkeep) GC(ctx context.Context, progress func(GCProgress)) (GCResult, error) {
 	if !n.gc.busy.TryLock() {
 		return GCResult{}, ErrMaintenanceRunning
 	}
@@ -160,7 +160,7 @@ func (n *Node) GC(ctx context.Context, progress func(GCProgress)) (GCResult, err
 		}()
 	}
 	res.Duration = time.Since(start)
-	n.metrics.gc.observe(res)
+	n.gcm.observe(res)
 	if err != nil {
 		return res, fmt.Errorf("gc: %w", err)
 	}
@@ -171,7 +171,7 @@ func (n *Node) GC(ctx context.Context, progress func(GCProgress)) (GCResult, err
 
 // lockWriters takes the writers lock exclusively, or gives up when ctx
 // ends (the lock is then released as soon as it is had).
-func (n *Node) lockWriters(ctx context.Context) error {
+func (n *Upkeep) lockWriters(ctx context.Context) error {
 	locked := make(chan struct{})
 	go func() {
 		n.gc.writers.Lock()
@@ -190,7 +190,7 @@ func (n *Node) lockWriters(ctx context.Context) error {
 }
 
 // collect marks and sweeps; the caller holds the writers lock.
-func (n *Node) collect(ctx context.Context, p *GCProgress, report func(GCProgress)) (GCResult, error) {
+func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgress)) (GCResult, error) {
 	p.Phase = GCPhaseMark
 	report(*p)
 	m := &marker{n: n, live: map[string]uint8{}, p: p, report: report}
@@ -261,7 +261,7 @@ const (
 
 // marker finds the live set.
 type marker struct {
-	n      *Node
+	n      *Upkeep
 	live   map[string]uint8
 	stack  []cid.Cid
 	p      *GCProgress
@@ -385,7 +385,7 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 			if ctx.Err() != nil {
 				return context.Cause(ctx)
 			}
-			return fmt.Errorf("block %s of %s: %w: %w (nothing was removed; run fsck --repair, or delete the object)", c, what(), errLiveBlockUnreadable, err)
+			return fmt.Errorf("block %s of %s: %w: %w (nothing was removed; run fsck --repair, or delete the object)", c, what(), ErrLiveBlockUnreadable, err)
 		}
 		for _, l := range nd.Links() {
 			m.stack = append(m.stack, l.Cid)

@@ -1,4 +1,4 @@
-package gateway
+package upkeep
 
 import (
 	"context"
@@ -98,12 +98,6 @@ type trackingDAG struct {
 	ipld.DAGService
 	t   *deltaTracker
 	has func(ctx context.Context, c cid.Cid) (bool, error)
-}
-
-// trackDeltas wraps the namespace's DAG service so that GC spares the
-// deltas in flight.
-func (n *Node) trackDeltas(d ipld.DAGService) ipld.DAGService {
-	return &trackingDAG{DAGService: d, t: &n.gc.deltas, has: n.blocks.Blockstore().Has}
 }
 
 func (d *trackingDAG) Add(ctx context.Context, nd ipld.Node) error {

@@ -1,4 +1,4 @@
-package gateway
+package upkeep
 
 import (
 	"context"
@@ -14,26 +14,6 @@ import (
 // maxAge: a quarter of maxAge, at most an hour, at least a second.
 func janitorInterval(maxAge time.Duration) time.Duration {
 	return max(min(time.Hour, maxAge/4), time.Second)
-}
-
-// startJanitor starts the goroutine that aborts abandoned multipart
-// uploads, unless Config.MultipartMaxAge disables it. Close stops it.
-func (n *Node) startJanitor() {
-	if n.cfg.MultipartMaxAge < 0 {
-		return
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	n.stopJanitor = cancel
-	n.janitorDone = make(chan struct{})
-	interval := janitorInterval(n.cfg.MultipartMaxAge)
-	go func() {
-		defer close(n.janitorDone)
-		every(ctx, interval, interval, func() {
-			if _, err := n.sweepUploads(ctx); err != nil && ctx.Err() == nil {
-				n.cfg.Logger.Warn("multipart janitor", "op", "AbortMultipartUpload", "err", err)
-			}
-		})
-	}()
 }
 
 // every calls fn after first, then every interval after each call ends,
@@ -52,12 +32,12 @@ func every(ctx context.Context, first, interval time.Duration, fn func()) {
 	}
 }
 
-// sweepUploads aborts every multipart upload initiated more than
+// SweepUploads aborts every multipart upload initiated more than
 // Config.MultipartMaxAge before Config.Clock's now, and returns how many it
 // aborted. It scans every bucket's upload records (uploads in progress are
 // few next to objects). An upload that ends while the sweep runs is not an
 // error.
-func (n *Node) sweepUploads(ctx context.Context) (int, error) {
+func (n *Upkeep) SweepUploads(ctx context.Context) (int, error) {
 	cutoff := n.cfg.Clock().Add(-n.cfg.MultipartMaxAge)
 	buckets, err := n.ns.ListBuckets(ctx)
 	if err != nil {
@@ -79,7 +59,7 @@ func (n *Node) sweepUploads(ctx context.Context) (int, error) {
 			switch {
 			case err == nil:
 				aborted++
-				n.metrics.uploads.WithLabelValues("expired").Inc()
+				n.cfg.OnUploadExpired()
 				n.cfg.Logger.Debug("multipart upload expired", "op", "AbortMultipartUpload", "bucket", ref.Bucket, "upload_id", ref.ID)
 			case errors.Is(err, s3err.ErrNoSuchUpload), errors.Is(err, s3err.ErrNoSuchBucket):
 			default:
@@ -100,7 +80,7 @@ func (n *Node) sweepUploads(ctx context.Context) (int, error) {
 }
 
 // expiredUploads returns the uploads of bucket initiated before cutoff.
-func (n *Node) expiredUploads(ctx context.Context, bucket string, cutoff time.Time) ([]namespace.UploadRef, error) {
+func (n *Upkeep) expiredUploads(ctx context.Context, bucket string, cutoff time.Time) ([]namespace.UploadRef, error) {
 	it, err := n.uploads.Uploads(ctx, bucket)
 	if err != nil {
 		return nil, err

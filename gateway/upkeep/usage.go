@@ -1,4 +1,4 @@
-package gateway
+package upkeep
 
 import (
 	"context"
@@ -40,7 +40,7 @@ func (u *usageState) get() BlockUsage {
 }
 
 // BlockUsage returns the latest ScanUsage (zero At before the first).
-func (n *Node) BlockUsage() BlockUsage { return n.usage.get() }
+func (n *Upkeep) BlockUsage() BlockUsage { return n.usage.get() }
 
 // ScanUsage counts the stored blocks as owned, cached or unreferenced (see
 // BlockUsage): it walks the DAGs of every record and of the namespace
@@ -49,7 +49,7 @@ func (n *Node) BlockUsage() BlockUsage { return n.usage.get() }
 // written meanwhile may be counted as unreferenced until the next scan. A
 // block both owned and cached counts as owned. The metrics show the latest
 // scan; the node runs one every DefaultUsageScanInterval.
-func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) {
+func (n *Upkeep) ScanUsage(ctx context.Context) (BlockUsage, error) {
 	noop := func(GCProgress) {}
 	owned := &marker{n: n, live: map[string]uint8{}, p: &GCProgress{}, report: noop}
 	cached := &marker{n: n, live: map[string]uint8{}, p: &GCProgress{}, report: noop}
@@ -109,7 +109,7 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) {
 
 // usageLoop runs ScanUsage a minute after the start, then every interval,
 // until ctx ends.
-func (n *Node) usageLoop(ctx context.Context, interval time.Duration) {
+func (n *Upkeep) usageLoop(ctx context.Context, interval time.Duration) {
 	every(ctx, time.Minute, interval, func() {
 		if _, err := n.ScanUsage(ctx); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("counting owned and cached blocks", "err", err)

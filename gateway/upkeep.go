@@ -1,0 +1,48 @@
+package gateway
+
+import (
+	"context"
+
+	"s3mesh/gateway/upkeep"
+)
+
+// ErrMaintenanceRunning is returned by GC and Fsck while another GC or
+// Fsck runs on the node: they run one at a time.
+var ErrMaintenanceRunning = upkeep.ErrMaintenanceRunning
+
+// Upkeep's reports and options, as the Node's API speaks them (see package
+// upkeep).
+type (
+	GCProgress   = upkeep.GCProgress
+	GCResult     = upkeep.GCResult
+	FsckOptions  = upkeep.FsckOptions
+	FsckProblem  = upkeep.FsckProblem
+	FsckProgress = upkeep.FsckProgress
+	FsckReport   = upkeep.FsckReport
+	BlockUsage   = upkeep.BlockUsage
+)
+
+// GC removes from the local block store every block nothing on this node
+// needs (see upkeep.Upkeep.GC).
+func (n *Node) GC(ctx context.Context, progress func(GCProgress)) (GCResult, error) {
+	return n.upkeep.GC(ctx, progress)
+}
+
+// Fsck reads and hash-verifies every block of every object and of the
+// namespace, and can repair them from peers (see upkeep.Upkeep.Fsck).
+func (n *Node) Fsck(ctx context.Context, opts FsckOptions, progress func(FsckProgress)) (FsckReport, error) {
+	return n.upkeep.Fsck(ctx, opts, progress)
+}
+
+// ScanUsage counts the blocks owned, cached and unreferenced (see
+// upkeep.Upkeep.ScanUsage).
+func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) { return n.upkeep.ScanUsage(ctx) }
+
+// BlockUsage returns the latest ScanUsage's result.
+func (n *Node) BlockUsage() BlockUsage { return n.upkeep.BlockUsage() }
+
+// holdWrites is called by a write that adds or references blocks before
+// it writes its first block or reads the record it references; it calls
+// release once its record or part is committed, or once it failed. GC
+// does not run in between.
+func (n *Node) holdWrites() (release func()) { return n.upkeep.HoldWrites() }
