@@ -5,9 +5,11 @@ import (
 	"net/http"
 )
 
-// This file lets a parent mux serve its own paths (an admin API, an IPFS
-// gateway) beside the S3 API behind the same credentials and with the same
-// error bodies.
+// This file lets code outside the request wrapper ask what the S3 router
+// makes of a request, authenticate it and answer an S3 error. Endpoints that
+// share the listener should be mounted instead (Config.Mounts, mount.go):
+// then their requests also get the wrapper's request ID, metrics and
+// access log.
 
 // Target is what the S3 router makes of a request: the operation and the
 // bucket and key it addresses.

@@ -22,9 +22,18 @@
 //	srv := h.WithPaths(map[string]http.Handler{"/metrics": promhttp.HandlerFor(reg, opts)})
 //	http.ListenAndServe("127.0.0.1:9000", srv)
 //
-// Mount the Handler with WithPaths (or an equivalent exact-path switch), not
-// http.ServeMux, which redirects paths holding "//" or ".." that are valid
-// object keys.
+// Other endpoints share the listener through Config.Mounts: a Mount's Match
+// picks, before S3 routing, the requests it serves and names each with a
+// Route (a fixed Op, an Auth mode, a handler that returns errors, and an
+// error writer). Those requests pass through the same wrapper as S3
+// operations: request ID, recover, authentication, request metrics under
+// the route's Op, one access-log line, and error classification. A Mount
+// also reserves the bucket names its paths use, so that CreateBucket
+// refuses them.
+//
+// Serve the Handler itself, or mount it with WithPaths (or an equivalent
+// exact-path switch), never under http.ServeMux, which redirects paths
+// holding "//" or ".." that are valid object keys.
 //
 // References: the S3 API (https://docs.aws.amazon.com/AmazonS3/latest/API/),
 // Signature Version 4

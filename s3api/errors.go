@@ -59,6 +59,10 @@ func (h *Handler) writeError(w *responseWriter, r *http.Request, err error) {
 	for k, v := range e.Header {
 		hdr.Set(k, v)
 	}
+	if ri.writeErr != nil {
+		ri.writeErr(w, r, e)
+		return
+	}
 	if r.Method == http.MethodHead || status == http.StatusNotModified {
 		w.WriteHeader(status)
 		return

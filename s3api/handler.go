@@ -102,6 +102,10 @@ type Config struct {
 	// retrieval timeout and the HTTP server's; a negative value removes the
 	// bound.
 	Timeouts map[Op]time.Duration
+	// Mounts are other endpoints served on the same listener through the
+	// same request wrapper (see Mount), tried in order before S3 routing.
+	// None by default.
+	Mounts []Mount
 }
 
 func (c Config) withDefaults() Config {
@@ -150,12 +154,11 @@ func (c Config) Validate() error {
 			return fmt.Errorf("s3api config: timeout for unknown operation %q", op)
 		}
 	}
-	return nil
+	return validateMounts(c.Mounts)
 }
 
-// Handler serves the S3 API over an ObjectStore. It is an http.Handler and
-// answers every path; mount other paths (health, metrics) beside it on a
-// parent mux.
+// Handler serves the S3 API over an ObjectStore, and the routes of
+// Config.Mounts beside it. It is an http.Handler and answers every path.
 type Handler struct {
 	cfg      Config
 	store    ObjectStore
@@ -163,6 +166,7 @@ type Handler struct {
 	verifier *sigv4.Verifier
 	metrics  *metrics
 	log      *slog.Logger
+	reserved map[string]string // bucket name → what the mount using it serves
 }
 
 // New returns a Handler serving store as configured by cfg.
@@ -189,6 +193,7 @@ func New(cfg Config, store ObjectStore) (*Handler, error) {
 		verifier: v,
 		metrics:  m,
 		log:      cfg.Logger,
+		reserved: reservedNames(cfg.Mounts),
 	}, nil
 }
 
@@ -251,6 +256,11 @@ type reqInfo struct {
 	code s3err.Code
 	// errDetail is the internal error, logged with the access line.
 	errDetail error
+	// writeErr encodes error answers; nil writes S3 error XML. A mounted
+	// route sets it.
+	writeErr func(w http.ResponseWriter, r *http.Request, e *s3err.Error)
+	// mounted is true for a request served by a mounted route.
+	mounted bool
 }
 
 type reqInfoKey struct{}
@@ -264,9 +274,10 @@ func info(r *http.Request) *reqInfo {
 	return &reqInfo{}
 }
 
-// ServeHTTP serves one S3 request. It is the one adapter around every
-// operation handler: request ID, operation, recover, authentication,
-// limits, metrics, access log and error writing.
+// ServeHTTP serves one request: an S3 operation, or a route of
+// Config.Mounts. It is the one adapter around every operation handler and
+// mounted route: request ID, operation, recover, authentication, limits,
+// metrics, access log and error writing.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ri := &reqInfo{id: newRequestID(), hostID: newHostID()}
@@ -277,6 +288,14 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rv, rerr := h.router.resolve(r)
 	ri.op, ri.bucket, ri.key, ri.resource = rv.op, rv.bucket, rv.key, rv.resource()
 	ri.virtualHost = rv.virtualHost
+	route, merr := h.match(r, rv)
+	switch {
+	case merr != nil:
+		ri.mounted, ri.op, ri.bucket, ri.key, rerr = true, OpUnknown, "", "", merr
+	case route != nil:
+		ri.mounted, ri.op, ri.bucket, ri.key, ri.resource = true, route.Op, "", "", r.URL.Path
+		ri.writeErr, rerr = route.WriteError, nil
+	}
 
 	// An empty body announced with "Expect: 100-continue" is never read,
 	// so net/http would answer without the interim 100; some clients
@@ -296,7 +315,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	r = r.WithContext(ctx)
 
 	err := rerr
-	if err == nil {
+	switch {
+	case err != nil:
+	case route != nil:
+		err = h.serveRoute(rw, r, ri, route)
+	default:
 		err = h.serve(rw, r, ri)
 	}
 	if err != nil {
@@ -309,6 +332,8 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case !rw.wroteHeader:
 		rw.WriteHeader(http.StatusOK)
 		status = http.StatusOK
+	case ri.mounted && ri.code == "" && status >= 400:
+		ri.code = statusCode(status)
 	}
 
 	code := ri.code
@@ -346,6 +371,9 @@ func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err er
 	ri.auth = res
 	if res.Body != nil {
 		r.Body = res.Body
+	}
+	if _, ok := h.reserved[ri.bucket]; ok && ri.op == OpCreateBucket {
+		return h.errReservedBucket(ri.bucket)
 	}
 	if err := checkNames(ri); err != nil {
 		return err
@@ -412,21 +440,23 @@ func (h *Handler) accessLog(r *http.Request, ri *reqInfo, status int, dur time.D
 	if code == "" {
 		code = "OK"
 	}
-	attrs := []slog.Attr{
-		slog.String("op", string(ri.op)),
-		slog.String("req_id", ri.id),
-		slog.String("bucket", ri.bucket),
-		slog.Int("status", status),
-		slog.String("code", code),
-		slog.Duration("dur", dur),
+	attrs := make([]slog.Attr, 0, 8)
+	attrs = append(attrs, slog.String("op", string(ri.op)), slog.String("req_id", ri.id))
+	if !ri.mounted {
+		attrs = append(attrs, slog.String("bucket", ri.bucket))
 	}
+	attrs = append(attrs, slog.Int("status", status), slog.String("code", code), slog.Duration("dur", dur))
 	if ri.errDetail != nil {
 		attrs = append(attrs, slog.String("err", ri.errDetail.Error()))
 	}
 	if ri.key != "" && h.log.Enabled(ctx, slog.LevelDebug) {
 		attrs = append(attrs, slog.String("key", ri.key))
 	}
-	h.log.LogAttrs(ctx, level, "s3 request", attrs...)
+	msg := "s3 request"
+	if ri.mounted {
+		msg = "request"
+	}
+	h.log.LogAttrs(ctx, level, msg, attrs...)
 }
 
 // newRequestID returns a request ID in the AWS form: 16 upper-case hex

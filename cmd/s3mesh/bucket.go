@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"text/tabwriter"
+
+	"s3mesh/admin"
 )
 
 // bucketVerbsUsage lists the bucket verbs.
@@ -111,9 +113,9 @@ already in the bucket are fetched too. "s3mesh bucket status" shows the progress
 	if err != nil {
 		return err
 	}
-	var res bucketReplicateResponse
+	var res admin.BucketReplicateResponse
 	q := url.Values{"bucket": {pos[0]}, "on": {strconv.FormatBool(!off)}}
-	if decoded, err := c.fetch(ctx, http.MethodPost, adminBucketReplicatePath, q, asJSON, stdout, &res); !decoded || err != nil {
+	if decoded, err := c.fetch(ctx, http.MethodPost, admin.BucketReplicatePath, q, asJSON, stdout, &res); !decoded || err != nil {
 		return err
 	}
 	if res.Replicated {
@@ -135,15 +137,15 @@ and the objects it is fetching.
 	if err != nil {
 		return err
 	}
-	var res replicationResponse
-	if decoded, err := c.fetch(ctx, http.MethodGet, adminReplicationPath, nil, asJSON, stdout, &res); !decoded || err != nil {
+	var res admin.ReplicationResponse
+	if decoded, err := c.fetch(ctx, http.MethodGet, admin.ReplicationPath, nil, asJSON, stdout, &res); !decoded || err != nil {
 		return err
 	}
 	return printReplication(stdout, res)
 }
 
 // printReplication prints the replication status as tables.
-func printReplication(w io.Writer, res replicationResponse) error {
+func printReplication(w io.Writer, res admin.ReplicationResponse) error {
 	if len(res.Buckets) == 0 {
 		_, err := fmt.Fprintln(w, `no replicated bucket (mark one with "s3mesh bucket replicate NAME")`)
 		return err

@@ -5,119 +5,27 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/minio/minio-go/v7"
 
-	"s3mesh/s3api"
+	"s3mesh/admin"
 )
 
-// waitFor polls cond every 50 ms, for at most 30 s.
+// waitFor polls cond every 50 ms until it returns nil, failing the test
+// with its last error after 60 s.
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
 	var err error
-	for range 600 {
+	for range 1200 {
 		if err = cond(); err == nil {
 			return
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	t.Fatalf("%s: not within 30s: %v", what, err)
-}
-
-// TestReplicationEndpoints exercises GET /admin/v1/replication and POST
-// /admin/v1/buckets/replicate on a node: arguments, methods, errors, and
-// a bucket marked, reported complete, and unmarked.
-func TestReplicationEndpoints(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	node := newTestNode(t, 0)
-	srv := httptest.NewServer(&adminAPI{repl: node})
-	t.Cleanup(srv.Close)
-	call := func(method, path string) (*http.Response, []byte) {
-		t.Helper()
-		req, _ := http.NewRequest(method, srv.URL+path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		body, _ := io.ReadAll(resp.Body)
-		return resp, body
-	}
-	for _, tt := range []struct {
-		method, path string
-		status       int
-		code         string
-	}{
-		{"GET", adminBucketReplicatePath + "?bucket=b&on=true", 405, "MethodNotAllowed"},
-		{"POST", adminReplicationPath, 405, "MethodNotAllowed"},
-		{"POST", adminBucketReplicatePath + "?on=true", 400, "InvalidArgument"},
-		{"POST", adminBucketReplicatePath + "?bucket=b", 400, "InvalidArgument"},
-		{"POST", adminBucketReplicatePath + "?bucket=b&on=maybe", 400, "InvalidArgument"},
-		{"POST", adminBucketReplicatePath + "?bucket=nosuch&on=true", 404, "NoSuchBucket"},
-	} {
-		resp, body := call(tt.method, tt.path)
-		if resp.StatusCode != tt.status || adminErrorCode(t, resp, body) != tt.code {
-			t.Errorf("%s %s = %d %s, want %d %s", tt.method, tt.path, resp.StatusCode, body, tt.status, tt.code)
-		}
-	}
-	if resp, body := call("GET", adminReplicationPath); resp.StatusCode != 200 ||
-		!strings.Contains(string(body), `"buckets": []`) || !strings.Contains(string(body), `"in_progress": []`) {
-		t.Errorf("GET %s with no replicated bucket = %d %s", adminReplicationPath, resp.StatusCode, body)
-	}
-
-	if err := node.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	data := bytes.Repeat([]byte("replicated "), 1000)
-	if _, err := node.PutObject(ctx, &s3api.PutObjectInput{Bucket: "b", Key: "k", Body: bytes.NewReader(data), Size: int64(len(data))}); err != nil {
-		t.Fatal(err)
-	}
-	resp, body := call("POST", adminBucketReplicatePath+"?bucket=b&on=true")
-	var set bucketReplicateResponse
-	if resp.StatusCode != 200 || json.Unmarshal(body, &set) != nil || set != (bucketReplicateResponse{Bucket: "b", Replicated: true}) {
-		t.Fatalf("POST replicate on = %d %s", resp.StatusCode, body)
-	}
-	waitFor(t, "bucket b complete", func() error {
-		resp, body := call("GET", adminReplicationPath)
-		var st replicationResponse
-		if resp.StatusCode != 200 || json.Unmarshal(body, &st) != nil {
-			return fmt.Errorf("%d %s", resp.StatusCode, body)
-		}
-		want := bucketReplicationJSON{Name: "b", Objects: 1, ObjectsComplete: 1, LogicalBytes: int64(len(data)), BytesLocal: int64(len(data)), CompletePercent: 100}
-		if len(st.Buckets) != 1 || st.Buckets[0] != want || st.QueuedObjects != 0 || len(st.InProgress) != 0 {
-			return fmt.Errorf("%s", body)
-		}
-		return nil
-	})
-	resp, body = call("POST", adminBucketReplicatePath+"?bucket=b&on=false")
-	if resp.StatusCode != 200 || json.Unmarshal(body, &set) != nil || set.Replicated {
-		t.Fatalf("POST replicate off = %d %s", resp.StatusCode, body)
-	}
-	if resp, body := call("GET", adminReplicationPath); resp.StatusCode != 200 || !strings.Contains(string(body), `"buckets": []`) {
-		t.Errorf("GET %s after unmarking = %d %s", adminReplicationPath, resp.StatusCode, body)
-	}
-	if resp, body := call("GET", adminReplicationPath); resp.StatusCode != 200 {
-		t.Errorf("GET %s = %d %s", adminReplicationPath, resp.StatusCode, body)
-	}
-	// Without a node behind it, the API says so.
-	bare := httptest.NewServer(&adminAPI{})
-	t.Cleanup(bare.Close)
-	r2, err := http.Get(bare.URL + adminReplicationPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b2, _ := io.ReadAll(r2.Body)
-	r2.Body.Close()
-	if r2.StatusCode != 501 || adminErrorCode(t, r2, b2) != "NotImplemented" {
-		t.Errorf("GET %s without a node = %d %s", adminReplicationPath, r2.StatusCode, b2)
-	}
+	t.Fatalf("%s: not within 60s: %v", what, err)
 }
 
 // TestBucketReplicateVerb runs "s3mesh bucket replicate" and "s3mesh
@@ -150,7 +58,7 @@ func TestBucketReplicateVerb(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		var st replicationResponse
+		var st admin.ReplicationResponse
 		if err := json.Unmarshal([]byte(out), &st); err != nil {
 			return fmt.Errorf("%v: %s", err, out)
 		}
@@ -171,8 +79,8 @@ func TestBucketReplicateVerb(t *testing.T) {
 		t.Fatalf("bucket replicate --off photos: %v\n%s", err, out)
 	}
 	out, err = runCLI(env, "bucket", "replicate", "photos", "--off", "--json", "--endpoint", n.endpoint)
-	var res bucketReplicateResponse
-	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res != (bucketReplicateResponse{Bucket: "photos"}) {
+	var res admin.BucketReplicateResponse
+	if err != nil || json.Unmarshal([]byte(out), &res) != nil || res != (admin.BucketReplicateResponse{Bucket: "photos"}) {
 		t.Fatalf("bucket replicate photos --off --json: %v\n%s", err, out)
 	}
 
@@ -200,9 +108,9 @@ func TestBucketReplicateVerb(t *testing.T) {
 func TestPrintReplication(t *testing.T) {
 	next := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	var buf bytes.Buffer
-	err := printReplication(&buf, replicationResponse{QueuedObjects: 2, PendingBytes: 3 << 20,
-		Buckets: []bucketReplicationJSON{{Name: "builds", Objects: 3, ObjectsComplete: 1, ObjectsQueued: 2, LogicalBytes: 4 << 20, BytesLocal: 1 << 20, CompletePercent: 25}},
-		InProgress: []objectReplicationJSON{
+	err := printReplication(&buf, admin.ReplicationResponse{QueuedObjects: 2, PendingBytes: 3 << 20,
+		Buckets: []admin.BucketReplication{{Name: "builds", Objects: 3, ObjectsComplete: 1, ObjectsQueued: 2, LogicalBytes: 4 << 20, BytesLocal: 1 << 20, CompletePercent: 25}},
+		InProgress: []admin.ObjectReplication{
 			{Bucket: "builds", Key: "a.tar", LeavesLocal: 1, LeavesTotal: 2, BytesLocal: 1 << 20, BytesTotal: 2 << 20, Active: true},
 			{Bucket: "builds", Key: "b.tar", BytesTotal: 1 << 20, Attempts: 3, LastError: "no block arrived", NextAttempt: &next},
 		}})
@@ -217,7 +125,7 @@ func TestPrintReplication(t *testing.T) {
 		}
 	}
 	buf.Reset()
-	if err := printReplication(&buf, replicationResponse{}); err != nil || !strings.Contains(buf.String(), "no replicated bucket") {
+	if err := printReplication(&buf, admin.ReplicationResponse{}); err != nil || !strings.Contains(buf.String(), "no replicated bucket") {
 		t.Errorf("empty status: %v %q", err, buf.String())
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"s3mesh/admin"
 	"s3mesh/exchange"
 	"s3mesh/gateway"
 )
@@ -29,7 +30,7 @@ const (
 	DefaultShutdownTimeout = 30 * time.Second
 	DefaultMultipartMaxAge = 7 * 24 * time.Hour
 	DefaultFetchTimeout    = 30 * time.Second
-	DefaultIPFSGateway     = ipfsGatewayOff
+	DefaultIPFSGateway     = admin.IPFSGatewayOff
 )
 
 // Config is everything an operator can set for "s3mesh serve". Each field is
@@ -156,7 +157,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("shutdown_timeout %s: must be positive", c.ShutdownTimeout)
 	}
 	switch c.IPFSGateway {
-	case ipfsGatewayOff, ipfsGatewayAuth, ipfsGatewayOpen:
+	case admin.IPFSGatewayOff, admin.IPFSGatewayAuth, admin.IPFSGatewayOpen:
 	default:
 		return fmt.Errorf("ipfs_gateway %q: want off, auth or open", c.IPFSGateway)
 	}

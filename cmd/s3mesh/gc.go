@@ -14,6 +14,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"s3mesh/admin"
 )
 
 // adminStreamIdle bounds the wait for the next line of a maintenance
@@ -28,9 +30,9 @@ var errStreamIdle = errors.New("the node sent nothing for " + adminStreamIdle.St
 
 // streamAnswer is one line of a maintenance answer (see streamLine).
 type streamAnswer struct {
-	Progress json.RawMessage `json:"progress"`
-	Result   json.RawMessage `json:"result"`
-	Error    *adminError     `json:"error"`
+	Progress json.RawMessage      `json:"progress"`
+	Result   json.RawMessage      `json:"result"`
+	Error    *admin.ErrorResponse `json:"error"`
 }
 
 // stream POSTs path with query, signed like get, and calls onProgress
@@ -132,8 +134,8 @@ func runGC(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
-	var res gcResultJSON
-	if err := runMaint(ctx, c, "gc", adminGCPath, nil, stderr, gcProgressText, &res); err != nil {
+	var res admin.GCResult
+	if err := runMaint(ctx, c, "gc", admin.GCPath, nil, stderr, gcProgressText, &res); err != nil {
 		return err
 	}
 	if asJSON {
@@ -165,8 +167,8 @@ func runFsck(ctx context.Context, args []string, getenv func(string) string, std
 	if repair {
 		q.Set("repair", "1")
 	}
-	var res fsckResultJSON
-	if err := runMaint(ctx, c, "fsck", adminFsckPath, q, stderr, fsckProgressText, &res); err != nil {
+	var res admin.FsckResult
+	if err := runMaint(ctx, c, "fsck", admin.FsckPath, q, stderr, fsckProgressText, &res); err != nil {
 		return err
 	}
 	if asJSON {
@@ -189,7 +191,7 @@ func runFsck(ctx context.Context, args []string, getenv func(string) string, std
 
 // printFsck writes the problems (those of objects written at other nodes
 // as a count only) and a summary.
-func printFsck(w io.Writer, r fsckResultJSON) error {
+func printFsck(w io.Writer, r admin.FsckResult) error {
 	var b bytes.Buffer
 	for _, p := range r.Problems {
 		if p.Remote && p.Kind == "missing" {
@@ -244,7 +246,7 @@ func seconds(s float64) string {
 
 // gcProgressText describes a GC's progress; frac is its completed share,
 // negative when unknown.
-func gcProgressText(p gcProgressJSON) (text string, frac float64) {
+func gcProgressText(p admin.GCProgress) (text string, frac float64) {
 	switch p.Phase {
 	case "waiting":
 		return "gc: waiting for writes in flight to finish", -1
@@ -259,7 +261,7 @@ func gcProgressText(p gcProgressJSON) (text string, frac float64) {
 }
 
 // fsckProgressText describes an fsck's progress, as gcProgressText.
-func fsckProgressText(p fsckProgressJSON) (text string, frac float64) {
+func fsckProgressText(p admin.FsckProgress) (text string, frac float64) {
 	if p.Phase == "deltas" {
 		return fmt.Sprintf("fsck: namespace deltas: %d checked, %d problems", p.Deltas, p.Problems), -1
 	}

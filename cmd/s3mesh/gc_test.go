@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -23,8 +22,8 @@ import (
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
 
+	"s3mesh/admin"
 	"s3mesh/gateway"
-	"s3mesh/s3api"
 )
 
 func testBytes(seed uint64, n int) []byte {
@@ -34,169 +33,6 @@ func testBytes(seed uint64, n int) []byte {
 		b[i] = byte(r.Uint32())
 	}
 	return b
-}
-
-// readStreamLine reads one NDJSON line of a maintenance answer and checks
-// that exactly one of its fields is set.
-func readStreamLine(t *testing.T, r *bufio.Reader) streamAnswer {
-	t.Helper()
-	b, err := r.ReadBytes('\n')
-	if err != nil {
-		t.Fatalf("reading the stream: %v (got %q)", err, b)
-	}
-	var l streamAnswer
-	if err := json.Unmarshal(b, &l); err != nil {
-		t.Fatalf("stream line %q: %v", b, err)
-	}
-	set := 0
-	for _, ok := range []bool{l.Progress != nil, l.Result != nil, l.Error != nil} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
-		t.Fatalf("stream line %q sets %d fields, want 1", b, set)
-	}
-	return l
-}
-
-// TestGCAndFsckEndpoints exercises POST /admin/v1/gc and /admin/v1/fsck
-// on a node: NDJSON progress then result, one operation at a time (409
-// while a GC waits for a PUT in flight), the methods and arguments.
-func TestGCAndFsckEndpoints(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	node := newTestNode(t, 0)
-	srv := httptest.NewServer(&adminAPI{maint: node})
-	t.Cleanup(srv.Close)
-	if err := node.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "b"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, body := range [][]byte{testBytes(1, 1000), testBytes(2, 1000)} { // the second overwrites the first
-		if _, err := node.PutObject(ctx, &s3api.PutObjectInput{Bucket: "b", Key: "k", Body: bytes.NewReader(body), Size: 1000}); err != nil {
-			t.Fatal(err)
-		}
-	}
-
-	for _, tt := range []struct {
-		method, path string
-		status       int
-		code         string
-	}{
-		{"GET", adminGCPath, 405, "MethodNotAllowed"},
-		{"GET", adminFsckPath, 405, "MethodNotAllowed"},
-		{"POST", adminFsckPath + "?repair=maybe", 400, "InvalidArgument"},
-	} {
-		req, _ := http.NewRequest(tt.method, srv.URL+tt.path, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != tt.status || adminErrorCode(t, resp, body) != tt.code {
-			t.Errorf("%s %s = %d %s, want %d %s", tt.method, tt.path, resp.StatusCode, body, tt.status, tt.code)
-		}
-	}
-
-	// A PUT in flight: its body is being read, so it holds the writes.
-	pr, pw := io.Pipe()
-	putDone := make(chan error, 1)
-	go func() {
-		_, err := node.PutObject(ctx, &s3api.PutObjectInput{Bucket: "b", Key: "slow", Body: pr, Size: 3})
-		putDone <- err
-	}()
-	if _, err := pw.Write([]byte("a")); err != nil {
-		t.Fatal(err)
-	}
-
-	resp, err := http.Post(srv.URL+adminGCPath, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/x-ndjson" {
-		t.Fatalf("POST gc: %s %q", resp.Status, resp.Header.Get("Content-Type"))
-	}
-	lines := bufio.NewReader(resp.Body)
-	var p gcProgressJSON
-	if l := readStreamLine(t, lines); l.Progress == nil || json.Unmarshal(l.Progress, &p) != nil || p.Phase != "waiting" {
-		t.Fatalf("first line of gc: %+v, want progress in phase waiting", l)
-	}
-
-	// While it waits, another GC or an fsck is refused.
-	for _, path := range []string{adminFsckPath, adminGCPath} {
-		r2, err := http.Post(srv.URL+path, "", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		body, _ := io.ReadAll(r2.Body)
-		r2.Body.Close()
-		if r2.StatusCode != http.StatusConflict || adminErrorCode(t, r2, body) != "ConditionalRequestConflict" || !strings.Contains(string(body), "already running") {
-			t.Errorf("POST %s during a GC = %d %s, want 409 ConditionalRequestConflict", path, r2.StatusCode, body)
-		}
-	}
-
-	pw.Write([]byte("bc"))
-	pw.Close()
-	if err := <-putDone; err != nil {
-		t.Fatal(err)
-	}
-	var res gcResultJSON
-	for range 10000 {
-		l := readStreamLine(t, lines)
-		if l.Error != nil {
-			t.Fatalf("gc failed: %+v", l.Error)
-		}
-		if l.Result != nil {
-			if err := json.Unmarshal(l.Result, &res); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if res.RemovedBlocks != 1 || res.FreedBytes != 1000 || res.LiveBlocks+res.RemovedBlocks != res.ScannedBlocks {
-		t.Errorf("gc result %+v; want the overwritten version's block removed", res)
-	}
-	if _, err := lines.ReadByte(); err != io.EOF {
-		t.Errorf("the gc answer goes on after its result: %v", err)
-	}
-
-	resp, err = http.Post(srv.URL+adminFsckPath+"?repair=1", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	lines = bufio.NewReader(resp.Body)
-	var rep fsckResultJSON
-	for range 10000 {
-		l := readStreamLine(t, lines)
-		if l.Error != nil {
-			t.Fatalf("fsck failed: %+v", l.Error)
-		}
-		if l.Result != nil {
-			if err := json.Unmarshal(l.Result, &rep); err != nil {
-				t.Fatal(err)
-			}
-			break
-		}
-	}
-	if rep.Objects != 2 || rep.Unrepaired != 0 || len(rep.Problems) != 0 || rep.Blocks < 2 {
-		t.Errorf("fsck result %+v; want 2 sound objects", rep)
-	}
-
-	// A node without maintenance answers NotImplemented.
-	bare := httptest.NewServer(&adminAPI{})
-	defer bare.Close()
-	r3, err := http.Post(bare.URL+adminGCPath, "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(r3.Body)
-	r3.Body.Close()
-	if r3.StatusCode != 501 || adminErrorCode(t, r3, body) != "NotImplemented" {
-		t.Errorf("gc without a node: %d %s", r3.StatusCode, body)
-	}
 }
 
 // blockPath returns the file of block c in the flatfs store of the node
@@ -256,7 +92,7 @@ func TestGCAndFsckVerbs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var res gcResultJSON
+	var res admin.GCResult
 	if err := json.Unmarshal([]byte(out), &res); err != nil || res.RemovedBlocks != 0 || res.LiveBlocks != res.ScannedBlocks || res.ScannedBlocks < 3 {
 		t.Errorf("second gc --json = %s (%v); want nothing removed", out, err)
 	}
@@ -289,7 +125,7 @@ func TestGCAndFsckVerbs(t *testing.T) {
 		}
 	}
 	out, err = runCLI(nodeEnv(nil), "fsck", "--json", "--endpoint", n.endpoint)
-	var rep fsckResultJSON
+	var rep admin.FsckResult
 	if err == nil || json.Unmarshal([]byte(out), &rep) != nil || rep.Unrepaired != 2 || len(rep.Problems) != 2 || rep.Problems[0].CID != ca.String() || rep.Problems[1].Kind != "missing" {
 		t.Errorf("fsck --json of a damaged node: %v\n%s", err, out)
 	}
@@ -394,10 +230,10 @@ func TestGCVerbErrors(t *testing.T) {
 func TestPrintFsck(t *testing.T) {
 	t.Parallel()
 	var b bytes.Buffer
-	err := printFsck(&b, fsckResultJSON{
+	err := printFsck(&b, admin.FsckResult{
 		Objects: 3, Deltas: 9, Blocks: 12, Bytes: 3 << 20, Missing: 2, Corrupt: 1, Repaired: 1, MissingRemote: 4, RemoteObjectsPartial: 1,
 		Unrepaired: 2, DurationSeconds: 1.23, ProblemsTruncated: true,
-		Problems: []fsckProblemJSON{
+		Problems: []admin.FsckProblem{
 			{Kind: "corrupt", Bucket: "b", Key: "k", CID: "bafyc", Repaired: true, Detail: "its content does not hash to its CID"},
 			{Kind: "missing", Bucket: "b", Key: "r", CID: "bafyr", Remote: true},
 			{Kind: "missing", CID: "bafyd", Detail: "not stored on this node; not repaired: no reachable peer provided it within 30s"},
@@ -417,13 +253,13 @@ func TestPrintFsck(t *testing.T) {
 		t.Errorf("printFsck:\n%s\nwant:\n%s", b.String(), want)
 	}
 	for _, tt := range []struct {
-		p    gcProgressJSON
+		p    admin.GCProgress
 		text string
 		frac float64
 	}{
-		{gcProgressJSON{Phase: "waiting"}, "gc: waiting for writes in flight to finish", -1},
-		{gcProgressJSON{Phase: "mark", MarkedBlocks: 5, Roots: 2}, "gc: marking: 5 live blocks found from 2 roots", -1},
-		{gcProgressJSON{Phase: "sweep", ScannedBlocks: 5, TotalBlocks: 10, RemovedBlocks: 1, FreedBytes: 2048}, "gc: sweeping: 5 of 10 blocks scanned, 1 removed (2.0 KiB)", 0.5},
+		{admin.GCProgress{Phase: "waiting"}, "gc: waiting for writes in flight to finish", -1},
+		{admin.GCProgress{Phase: "mark", MarkedBlocks: 5, Roots: 2}, "gc: marking: 5 live blocks found from 2 roots", -1},
+		{admin.GCProgress{Phase: "sweep", ScannedBlocks: 5, TotalBlocks: 10, RemovedBlocks: 1, FreedBytes: 2048}, "gc: sweeping: 5 of 10 blocks scanned, 1 removed (2.0 KiB)", 0.5},
 	} {
 		if text, frac := gcProgressText(tt.p); text != tt.text || frac != tt.frac {
 			t.Errorf("gcProgressText(%+v) = %q, %v", tt.p, text, frac)

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+
+	"s3mesh/admin"
 )
 
 // TestInitWritesDefaultsServeLoads checks that the file init writes lists
@@ -102,7 +104,7 @@ func TestConfigYAMLRoundTrip(t *testing.T) {
 	want.ShutdownTimeout = time.Nanosecond
 	want.ChunkSize = 4096
 	want.MDNS = true
-	want.IPFSGateway = ipfsGatewayOpen
+	want.IPFSGateway = admin.IPFSGatewayOpen
 	if err := want.Validate(); err != nil {
 		t.Fatalf("test config invalid: %v", err)
 	}

@@ -18,6 +18,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"s3mesh/admin"
 )
 
 // DefaultEndpoint is the node the admin verbs talk to without --endpoint.
@@ -71,7 +73,7 @@ func (c *adminClient) get(ctx context.Context, path string) ([]byte, error) {
 // answerError turns an admin API answer that is not a success into an
 // error an operator can act on.
 func (c *adminClient) answerError(method, path string, resp *http.Response, body []byte) error {
-	var e adminError
+	var e admin.ErrorResponse
 	if !strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") || json.Unmarshal(body, &e) != nil || e.Code == "" {
 		return fmt.Errorf("%s does not serve the s3mesh admin API (%s %s: %s); is it an s3mesh node of this version?", c.endpoint, method, path, resp.Status)
 	}
@@ -144,7 +146,7 @@ func runAdmin(ctx context.Context, verb string, args []string, getenv func(strin
 	if err != nil {
 		return err
 	}
-	path := map[string]string{"peers": adminPeersPath, "status": adminStatusPath}[verb]
+	path := map[string]string{"peers": admin.PeersPath, "status": admin.StatusPath}[verb]
 	body, err := c.get(ctx, path)
 	if err != nil {
 		return err
@@ -155,13 +157,13 @@ func runAdmin(ctx context.Context, verb string, args []string, getenv func(strin
 	}
 	switch verb {
 	case "peers":
-		var p peersResponse
+		var p admin.PeersResponse
 		if err := json.Unmarshal(body, &p); err != nil {
 			return fmt.Errorf("%s: malformed answer: %w", endpoint, err)
 		}
 		return printPeers(stdout, p)
 	default:
-		var s statusResponse
+		var s admin.StatusResponse
 		if err := json.Unmarshal(body, &s); err != nil {
 			return fmt.Errorf("%s: malformed answer: %w", endpoint, err)
 		}
@@ -171,7 +173,7 @@ func runAdmin(ctx context.Context, verb string, args []string, getenv func(strin
 
 // printPeers writes the peer table: one line per peer with its ID, whether
 // it is connected and static, its RTT and its first address.
-func printPeers(w io.Writer, p peersResponse) error {
+func printPeers(w io.Writer, p admin.PeersResponse) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "This node: %s\n", p.ID)
 	if len(p.Peers) == 0 {
@@ -198,7 +200,7 @@ func printPeers(w io.Writer, p peersResponse) error {
 }
 
 // printStatus writes the status as aligned "name value" lines.
-func printStatus(w io.Writer, s statusResponse) error {
+func printStatus(w io.Writer, s admin.StatusResponse) error {
 	var b bytes.Buffer
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Version\t%s\n", s.Version)

@@ -24,6 +24,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"s3mesh/admin"
 	"s3mesh/blockstore"
 	"s3mesh/exchange"
 	"s3mesh/gateway"
@@ -114,17 +115,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if err != nil {
 		return fmt.Errorf("store metrics: %w", err)
 	}
-	s3h, err := s3api.New(s3api.Config{
-		Credentials: s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
-		Region:      cfg.Region,
-		Domains:     cfg.Domains,
-		Logger:      logger.With("component", "s3api"),
-		Registerer:  reg,
-	}, store)
-	if err != nil {
-		return fmt.Errorf("s3 api: %w", err)
-	}
-
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		if errors.Is(err, syscall.EADDRINUSE) {
@@ -132,30 +122,41 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		}
 		return fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
-	var ipfs http.Handler
-	if cfg.IPFSGateway != ipfsGatewayOff {
-		if ipfs, err = newIPFSGateway(blocks, p2p.Exchange(), cfg.FetchTimeout, reg); err != nil {
-			ln.Close()
-			return err
-		}
-	}
 	endpoint := "http://" + ln.Addr().String()
-	admin := &adminAPI{p2p: p2p, blocks: blocks.Stats, namespace: node.NamespaceStatus, usage: node.BlockUsage, started: time.Now(), dataDir: cfg.Data, endpoint: endpoint, ipfsGateway: cfg.IPFSGateway}
-	admin.buckets = newBucketStats(node.Namespace())
-	admin.maint = node
-	admin.repl = node
-	admin.chunkers = node
-	admin.history = newHistory(p2p, blocks.Stats, cfg.Data)
-	admin.history.start()
-	defer admin.history.Close()
-	ui, err := newUIServer(creds.AccessKey, string(creds.SecretKey), s3h.Authenticate)
+	rootCreds := s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey}
+	var ready atomic.Bool
+	// The admin edge (admin API, status page, IPFS gateway, probes) is
+	// served through the S3 handler's request wrapper.
+	adm, err := admin.New(admin.Config{
+		Credentials:      rootCreds,
+		Version:          version(),
+		Endpoint:         endpoint,
+		DataDir:          cfg.Data,
+		IPFSGateway:      cfg.IPFSGateway,
+		RetrievalTimeout: cfg.FetchTimeout,
+		Metrics:          promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}),
+		Ready:            ready.Load,
+		Registerer:       reg,
+	}, node, p2p, blocks)
 	if err != nil {
 		ln.Close()
-		return fmt.Errorf("status page: %w", err)
+		return fmt.Errorf("admin: %w", err)
 	}
-	var ready atomic.Bool
+	defer closeLogged(logger, "admin", adm.Close)
+	s3h, err := s3api.New(s3api.Config{
+		Credentials: rootCreds,
+		Region:      cfg.Region,
+		Domains:     cfg.Domains,
+		Logger:      logger.With("component", "s3api"),
+		Registerer:  reg,
+		Mounts:      []s3api.Mount{adm.Mount()},
+	}, store)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("s3 api: %w", err)
+	}
 	srv := &http.Server{
-		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway, ui: ui}),
+		Handler:           s3h,
 		ReadHeaderTimeout: 30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		MaxHeaderBytes:    64 << 10,
@@ -204,101 +205,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	logger.Info("stopped")
 	return nil
-}
-
-// root is what rootHandler serves beside the S3 API.
-type root struct {
-	s3       *s3api.Handler
-	reg      *prometheus.Registry
-	ready    *atomic.Bool
-	admin    http.Handler // the admin API, served to requests signed with the root credentials
-	ipfs     http.Handler // the IPFS gateway; nil when ipfsMode is off
-	ipfsMode string       // off, auth or open
-	ui       *uiServer    // the status page; nil serves none
-}
-
-// rootHandler routes requests on the S3 listener, in order:
-//
-//   - unsigned GET/HEAD of /metrics and /health/*: served as such; a signed
-//     request for the same path (a bucket called "metrics" or "health")
-//     still reaches S3;
-//   - CreateBucket of a reserved name ("admin", "ipfs", "ui"): InvalidBucketName
-//     (after authentication), so the paths below never shadow a bucket;
-//   - path-style requests under /admin/v1/: the admin API, after
-//     authentication with the root credentials (JSON errors), or for a
-//     GET/HEAD the status page's session cookie;
-//   - path-style requests under /ui/ (and an unsigned GET of /ui): the
-//     status page, which authenticates them itself (see ui.go);
-//   - path-style requests under /ipfs/{cid}: the IPFS gateway,
-//     authenticated in "auth" mode, anyone in "open" mode, 501
-//     NotImplemented when off;
-//   - everything else, and every virtual-hosted-style request: S3.
-func rootHandler(rt root) http.Handler {
-	metrics := promhttp.HandlerFor(rt.reg, promhttp.HandlerOpts{Registry: rt.reg})
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r) {
-			switch r.URL.Path {
-			case "/metrics":
-				metrics.ServeHTTP(w, r)
-				return
-			case "/health/live":
-				w.WriteHeader(http.StatusOK)
-				return
-			case "/health/ready":
-				if !rt.ready.Load() {
-					http.Error(w, "not ready", http.StatusServiceUnavailable)
-					return
-				}
-				w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-				io.WriteString(w, "ready\n")
-				return
-			}
-		}
-		target := rt.s3.Resolve(r)
-		switch {
-		case target.Op == s3api.OpCreateBucket && reservedBuckets[target.Bucket] != "":
-			if err := rt.s3.Authenticate(r); err != nil {
-				rt.s3.WriteError(w, r, err)
-				return
-			}
-			rt.s3.WriteError(w, r, errReservedBucket(target.Bucket))
-			return
-		case !target.VirtualHost && isAdminPath(r.URL.Path):
-			if err := rt.ui.sessionOr(rt.s3.Authenticate, r); err != nil {
-				writeAdminError(w, r, err)
-				return
-			}
-			rt.admin.ServeHTTP(w, r)
-			return
-		case rt.ui != nil && !target.VirtualHost && isUIPath(r):
-			rt.ui.ServeHTTP(w, r)
-			return
-		case !target.VirtualHost && isIPFSPath(r.URL.Path):
-			if rt.ipfs == nil {
-				rt.s3.WriteError(w, r, errIPFSGatewayOff)
-				return
-			}
-			if rt.ipfsMode != ipfsGatewayOpen {
-				if err := rt.s3.Authenticate(r); err != nil {
-					rt.s3.WriteError(w, r, err)
-					return
-				}
-			}
-			rt.ipfs.ServeHTTP(w, r)
-			return
-		}
-		rt.s3.ServeHTTP(w, r)
-	})
-}
-
-// signed reports whether r carries S3 credentials, in a header or a
-// presigned query.
-func signed(r *http.Request) bool {
-	if r.Header.Get("Authorization") != "" {
-		return true
-	}
-	q := r.URL.RawQuery
-	return q != "" && (r.URL.Query().Has("X-Amz-Signature") || r.URL.Query().Has("Signature"))
 }
 
 // namespaceNet is what the namespace needs to know of the p2p network: its

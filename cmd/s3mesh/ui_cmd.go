@@ -14,6 +14,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"s3mesh/admin"
 )
 
 // DefaultUILinkExpiry is how long a link printed by "s3mesh ui" signs in.
@@ -34,7 +36,7 @@ func runUI(ctx context.Context, args []string, getenv func(string) string, stdou
 			"Prints a link that opens the node's status page in a browser; opening it signs the browser\n"+
 			"in for %d hours. --endpoint is the URL the browser will use: the link signs its host.\n"+
 			"Credentials: S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY (or AWS_ACCESS_KEY_ID and\n"+
-			"AWS_SECRET_ACCESS_KEY).\n\n", int(uiSessionTTL/time.Hour))
+			"AWS_SECRET_ACCESS_KEY).\n\n", int(admin.UISessionTTL/time.Hour))
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -56,21 +58,21 @@ func runUI(ctx context.Context, args []string, getenv func(string) string, stdou
 		return err
 	}
 	// A link that the node would refuse is worse than an error now.
-	body, err := c.get(ctx, adminStatusPath)
+	body, err := c.get(ctx, admin.StatusPath)
 	if err != nil {
 		return err
 	}
-	var st statusResponse
+	var st admin.StatusResponse
 	if err := json.Unmarshal(body, &st); err != nil {
 		return fmt.Errorf("%s: malformed answer: %w", *endpoint, err)
 	}
-	link, err := c.presign(ctx, uiLoginPath, *expires, time.Now())
+	link, err := c.presign(ctx, admin.UILoginPath, *expires, time.Now())
 	if err != nil {
 		return fmt.Errorf("sign the link: %w", err)
 	}
 	fmt.Fprintln(stdout, link)
 	fmt.Fprintf(stderr, "Open the link above in a browser within %s to see the status page of %s.\n"+
-		"It signs that browser in for %d hours; anyone holding the link can do the same, so keep it private.\n", *expires, st.ID, int(uiSessionTTL/time.Hour))
+		"It signs that browser in for %d hours; anyone holding the link can do the same, so keep it private.\n", *expires, st.ID, int(admin.UISessionTTL/time.Hour))
 	return nil
 }
 

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -50,6 +50,11 @@ func (f *fakeSource) PeerTraffic() map[peer.ID]exchange.Traffic {
 	return out
 }
 
+// blocksFunc is a Blocks whose Stats a function returns.
+type blocksFunc func() blockstore.Stats
+
+func (f blocksFunc) Stats() blockstore.Stats { return f() }
+
 func ptrF64(v float64) *float64 { return &v }
 
 func equalOptFloats(a, b []*float64) bool {
@@ -64,25 +69,25 @@ func TestHistorySamples(t *testing.T) {
 		traffic: map[peer.ID]exchange.Traffic{pa: {In: 1000, Out: 100}},
 	}
 	stored := blockstore.Stats{Blocks: 1, Bytes: 10}
-	h := newHistory(src, func() blockstore.Stats { return stored }, t.TempDir())
+	h := newHistory(src, blocksFunc(func() blockstore.Stats { return stored }), t.TempDir())
 	now := time.Unix(1_700_000_000, 0)
 	h.now = func() time.Time { return now }
 	ctx := context.Background()
 
 	h.sample(ctx) // t0: A connected
-	now = now.Add(historyInterval)
+	now = now.Add(HistoryInterval)
 	src.traffic[pa] = exchange.Traffic{In: 3000, Out: 600}
 	src.peers = append(src.peers, exchange.PeerInfo{ID: pb, Connected: true, Static: true})
 	src.traffic[pb] = exchange.Traffic{In: 50, Out: 50}
 	stored = blockstore.Stats{Blocks: 3, Bytes: 30}
 	h.sample(ctx) // t1: B joins (its ping fails); its traffic so far counts
-	now = now.Add(historyInterval)
+	now = now.Add(HistoryInterval)
 	src.peers[0].Connected = false
 	src.traffic[pb] = exchange.Traffic{In: 250, Out: 50}
 	h.sample(ctx) // t2: A disconnected, not pinged
 
 	got := h.snapshot()
-	if got.IntervalSeconds != 10 || got.Capacity != historyPoints || len(got.Times) != 3 || got.Times[2] != now.UnixMilli() {
+	if got.IntervalSeconds != 10 || got.Capacity != HistoryPoints || len(got.Times) != 3 || got.Times[2] != now.UnixMilli() {
 		t.Fatalf("snapshot header = %v s, %d points, times %v", got.IntervalSeconds, got.Capacity, got.Times)
 	}
 	if !slices.Equal(got.StoredBytes, []int64{10, 30, 30}) || !slices.Equal(got.StoredBlocks, []int64{1, 3, 3}) {
@@ -93,7 +98,7 @@ func TestHistorySamples(t *testing.T) {
 	if !equalOptFloats(got.InRate, []*float64{nil, ptrF64(205), ptrF64(20)}) || !equalOptFloats(got.OutRate, []*float64{nil, ptrF64(55), ptrF64(0)}) {
 		t.Errorf("node rates in %v out %v, want [nil 205 20] and [nil 55 0]", derefAll(got.InRate), derefAll(got.OutRate))
 	}
-	if got.Totals != (historyCounters{InBytes: 3250, OutBytes: 650}) {
+	if got.Totals != (HistoryCounters{InBytes: 3250, OutBytes: 650}) {
 		t.Errorf("totals = %+v", got.Totals)
 	}
 	if len(got.Peers) != 2 || got.Peers[0].ID != pa.String() || got.Peers[1].ID != pb.String() {
@@ -102,7 +107,7 @@ func TestHistorySamples(t *testing.T) {
 	a, b := got.Peers[0], got.Peers[1]
 	if !slices.Equal(a.Connected, []bool{true, true, false}) || !equalOptFloats(a.RTTMillis, []*float64{ptrF64(1.5), ptrF64(1.5), nil}) ||
 		!equalOptFloats(a.InRate, []*float64{nil, ptrF64(200), ptrF64(0)}) || !equalOptFloats(a.OutRate, []*float64{nil, ptrF64(50), ptrF64(0)}) ||
-		a.Totals != (historyCounters{InBytes: 3000, OutBytes: 600}) {
+		a.Totals != (HistoryCounters{InBytes: 3000, OutBytes: 600}) {
 		t.Errorf("A = connected %v rtt %v in %v out %v totals %+v", a.Connected, derefAll(a.RTTMillis), derefAll(a.InRate), derefAll(a.OutRate), a.Totals)
 	}
 	if !slices.Equal(b.Connected, []bool{false, true, true}) || !equalOptFloats(b.RTTMillis, []*float64{nil, nil, nil}) ||
@@ -129,16 +134,16 @@ func derefAll(ps []*float64) []any {
 
 func TestHistoryRingKeepsTheLastHour(t *testing.T) {
 	src := &fakeSource{traffic: map[peer.ID]exchange.Traffic{}}
-	h := newHistory(src, func() blockstore.Stats { return blockstore.Stats{} }, t.TempDir())
+	h := newHistory(src, blocksFunc(func() blockstore.Stats { return blockstore.Stats{} }), t.TempDir())
 	now := time.Unix(1_700_000_000, 0)
 	h.now = func() time.Time { return now }
-	for range historyPoints + 5 {
+	for range HistoryPoints + 5 {
 		h.sample(context.Background())
-		now = now.Add(historyInterval)
+		now = now.Add(HistoryInterval)
 	}
 	got := h.snapshot()
-	if len(got.Times) != historyPoints || got.Times[0] != time.Unix(1_700_000_000, 0).Add(5*historyInterval).UnixMilli() {
-		t.Errorf("%d points from %d, want the last %d", len(got.Times), got.Times[0], historyPoints)
+	if len(got.Times) != HistoryPoints || got.Times[0] != time.Unix(1_700_000_000, 0).Add(5*HistoryInterval).UnixMilli() {
+		t.Errorf("%d points from %d, want the last %d", len(got.Times), got.Times[0], HistoryPoints)
 	}
 }
 
@@ -147,7 +152,7 @@ func TestHistoryJSONShape(t *testing.T) {
 	p := peer.ID("peer-a")
 	src := &fakeSource{peers: []exchange.PeerInfo{{ID: p, Connected: true}}, rtt: map[peer.ID]time.Duration{p: time.Millisecond},
 		traffic: map[peer.ID]exchange.Traffic{p: {In: 1, Out: 2}}}
-	h := newHistory(src, func() blockstore.Stats { return blockstore.Stats{Blocks: 1, Bytes: 2} }, t.TempDir())
+	h := newHistory(src, blocksFunc(func() blockstore.Stats { return blockstore.Stats{Blocks: 1, Bytes: 2} }), t.TempDir())
 	h.sample(context.Background())
 	b, err := json.Marshal(h.snapshot())
 	if err != nil {
@@ -182,19 +187,19 @@ func TestHistoryJSONShape(t *testing.T) {
 
 func TestHistoryStartClose(t *testing.T) {
 	src := &fakeSource{traffic: map[peer.ID]exchange.Traffic{}}
-	idle := newHistory(src, func() blockstore.Stats { return blockstore.Stats{} }, t.TempDir())
+	idle := newHistory(src, blocksFunc(func() blockstore.Stats { return blockstore.Stats{} }), t.TempDir())
 	if err := idle.Close(); err != nil { // never started: returns at once
 		t.Fatal(err)
 	}
-	h := newHistory(src, func() blockstore.Stats { return blockstore.Stats{} }, t.TempDir())
+	h := newHistory(src, blocksFunc(func() blockstore.Stats { return blockstore.Stats{} }), t.TempDir())
 	h.start()
-	// The first sample is taken at start; wait for it (bounded).
-	for i := 0; i < 1000 && len(h.snapshot().Times) == 0; i++ {
-		time.Sleep(5 * time.Millisecond)
+	// The sampler samples before it first looks at Close, and Close waits
+	// for it: once Close returns, the sample taken at start is there.
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
 	}
 	if len(h.snapshot().Times) == 0 {
 		t.Error("no sample taken at start")
 	}
-	h.Close()
 	h.Close()
 }

@@ -1,10 +1,9 @@
-package main
+package admin
 
 import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -69,7 +68,7 @@ func TestBucketsStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []bucketUsage{
+	want := []BucketUsage{
 		{Name: "builds", Created: created, Objects: 3, Bytes: 30},
 		{Name: "empty", Created: created},
 		{Name: "photos", Created: created, Objects: 1, Bytes: 1 << 20},
@@ -113,12 +112,11 @@ func TestBucketsStatsSlowScanCachedLonger(t *testing.T) {
 }
 
 func TestAdminBucketsEndpointWithoutStats(t *testing.T) {
-	a := &adminAPI{}
-	for _, path := range []string{adminBucketsPath, adminHistoryPath} {
-		w := httptest.NewRecorder()
-		a.ServeHTTP(w, httptest.NewRequest(http.MethodGet, path, nil))
-		if w.Code != http.StatusNotImplemented || !strings.Contains(w.Body.String(), `"NotImplemented"`) {
-			t.Errorf("GET %s without figures = %d %s, want 501 NotImplemented", path, w.Code, w.Body)
+	e := bare(t, &api{})
+	for _, path := range []string{BucketsPath, HistoryPath} {
+		resp, body := call(t, http.MethodGet, e.url+path)
+		if resp.StatusCode != http.StatusNotImplemented || !strings.Contains(string(body), `"NotImplemented"`) {
+			t.Errorf("GET %s without figures = %d %s, want 501 NotImplemented", path, resp.StatusCode, body)
 		}
 	}
 }

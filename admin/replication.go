@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -11,14 +11,10 @@ import (
 	"s3mesh/s3api/s3err"
 )
 
-// The replication endpoints: GET adminReplicationPath answers how complete
-// this node's copy of each replicated bucket is; POST
-// adminBucketReplicatePath?bucket=NAME&on=true|false marks a bucket
-// replicated or not, on every office.
-const (
-	adminReplicationPath     = adminPrefix + "replication"
-	adminBucketReplicatePath = adminPrefix + "buckets/replicate"
-)
+// The replication endpoints: GET ReplicationPath answers how complete this
+// node's copy of each replicated bucket is; POST
+// BucketReplicatePath?bucket=NAME&on=true|false marks a bucket replicated
+// or not, on every office.
 
 // replication reads and sets buckets' replication; *gateway.Node
 // implements it.
@@ -27,23 +23,23 @@ type replication interface {
 	SetBucketReplicated(ctx context.Context, name string, on bool) (*gateway.BucketRecord, error)
 }
 
-// replicationResponse is the body of GET /admin/v1/replication.
-type replicationResponse struct {
+// ReplicationResponse is the body of GET ReplicationPath.
+type ReplicationResponse struct {
 	// QueuedObjects are the objects this node is fetching or will fetch,
 	// PendingBytes their bytes not yet local.
 	QueuedObjects int64 `json:"queued_objects"`
 	PendingBytes  int64 `json:"pending_bytes"`
 	// Buckets are the replicated buckets.
-	Buckets []bucketReplicationJSON `json:"buckets"`
+	Buckets []BucketReplication `json:"buckets"`
 	// InProgress are the first 100 queued objects, by bucket and key.
-	InProgress          []objectReplicationJSON `json:"in_progress"`
-	InProgressTruncated bool                    `json:"in_progress_truncated"`
+	InProgress          []ObjectReplication `json:"in_progress"`
+	InProgressTruncated bool                `json:"in_progress_truncated"`
 }
 
-// bucketReplicationJSON is gateway.BucketReplication on the wire.
+// BucketReplication is gateway.BucketReplication on the wire.
 // CompletePercent is bytes_local of logical_bytes (100 for an empty
 // bucket).
-type bucketReplicationJSON struct {
+type BucketReplication struct {
 	Name            string  `json:"name"`
 	Objects         int64   `json:"objects"`
 	ObjectsComplete int64   `json:"objects_complete"`
@@ -53,10 +49,10 @@ type bucketReplicationJSON struct {
 	CompletePercent float64 `json:"complete_percent"`
 }
 
-// objectReplicationJSON is gateway.ObjectReplication on the wire.
+// ObjectReplication is gateway.ObjectReplication on the wire.
 // leaves_total is 0 until the DAG's structure is known; next_attempt is
 // null unless the object waits after a failed attempt.
-type objectReplicationJSON struct {
+type ObjectReplication struct {
 	Bucket      string     `json:"bucket"`
 	Key         string     `json:"key"`
 	CID         string     `json:"cid"`
@@ -71,25 +67,25 @@ type objectReplicationJSON struct {
 	NextAttempt *time.Time `json:"next_attempt"`
 }
 
-// bucketReplicateResponse is the body of POST /admin/v1/buckets/replicate.
-type bucketReplicateResponse struct {
+// BucketReplicateResponse is the body of POST BucketReplicatePath.
+type BucketReplicateResponse struct {
 	Bucket     string `json:"bucket"`
 	Replicated bool   `json:"replicated"`
 }
 
-func newReplicationResponse(st gateway.ReplicationStatus) replicationResponse {
-	out := replicationResponse{QueuedObjects: st.QueuedObjects, PendingBytes: st.PendingBytes,
-		Buckets: []bucketReplicationJSON{}, InProgress: []objectReplicationJSON{}, InProgressTruncated: st.InProgressTruncated}
+func newReplicationResponse(st gateway.ReplicationStatus) ReplicationResponse {
+	out := ReplicationResponse{QueuedObjects: st.QueuedObjects, PendingBytes: st.PendingBytes,
+		Buckets: []BucketReplication{}, InProgress: []ObjectReplication{}, InProgressTruncated: st.InProgressTruncated}
 	for _, b := range st.Buckets {
 		pct := 100.0
 		if b.LogicalBytes > 0 {
 			pct = math.Round(float64(b.BytesLocal)/float64(b.LogicalBytes)*1e5) / 1e3
 		}
-		out.Buckets = append(out.Buckets, bucketReplicationJSON{Name: b.Name, Objects: b.Objects, ObjectsComplete: b.ObjectsComplete,
+		out.Buckets = append(out.Buckets, BucketReplication{Name: b.Name, Objects: b.Objects, ObjectsComplete: b.ObjectsComplete,
 			ObjectsQueued: b.ObjectsQueued, LogicalBytes: b.LogicalBytes, BytesLocal: b.BytesLocal, CompletePercent: pct})
 	}
 	for _, o := range st.InProgress {
-		j := objectReplicationJSON{Bucket: o.Bucket, Key: o.Key, CID: o.Root, LeavesLocal: o.LeavesLocal, LeavesTotal: o.LeavesTotal,
+		j := ObjectReplication{Bucket: o.Bucket, Key: o.Key, CID: o.Root, LeavesLocal: o.LeavesLocal, LeavesTotal: o.LeavesTotal,
 			BytesLocal: o.BytesLocal, BytesTotal: o.BytesTotal, Active: o.Active, Since: o.Since.UTC(), Attempts: o.Attempts, LastError: o.LastError}
 		if !o.NextAttempt.IsZero() {
 			t := o.NextAttempt.UTC()
@@ -100,41 +96,38 @@ func newReplicationResponse(st gateway.ReplicationStatus) replicationResponse {
 	return out
 }
 
-// serveReplication answers GET /admin/v1/replication.
-func (a *adminAPI) serveReplication(w http.ResponseWriter, r *http.Request) {
+// serveReplication answers GET ReplicationPath.
+func (a *api) serveReplication(w http.ResponseWriter, r *http.Request) error {
 	if a.repl == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not replicate buckets."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node does not replicate buckets.")
 	}
 	st, err := a.repl.ReplicationStatus(r.Context())
 	if err != nil {
-		writeAdminError(w, r, err)
-		return
+		return err
 	}
 	writeJSON(w, r, http.StatusOK, newReplicationResponse(st))
+	return nil
 }
 
 // serveBucketReplicate answers POST
-// /admin/v1/buckets/replicate?bucket=NAME&on=true|false.
-func (a *adminAPI) serveBucketReplicate(w http.ResponseWriter, r *http.Request) {
+// BucketReplicatePath?bucket=NAME&on=true|false.
+func (a *api) serveBucketReplicate(w http.ResponseWriter, r *http.Request) error {
 	if a.repl == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not replicate buckets."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node does not replicate buckets.")
 	}
 	q := r.URL.Query()
-	bucket, ok := bucketParam(w, r, q)
-	if !ok {
-		return
+	bucket, err := bucketParam(q)
+	if err != nil {
+		return err
 	}
 	on, err := strconv.ParseBool(q.Get("on"))
 	if err != nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "on="+q.Get("on")+": want true or false."))
-		return
+		return s3err.New(s3err.ErrInvalidArgument, "on="+q.Get("on")+": want true or false.")
 	}
 	b, err := a.repl.SetBucketReplicated(r.Context(), bucket, on)
 	if err != nil {
-		writeAdminError(w, r, err)
-		return
+		return err
 	}
-	writeJSON(w, r, http.StatusOK, bucketReplicateResponse{Bucket: b.Name, Replicated: b.Replicated})
+	writeJSON(w, r, http.StatusOK, BucketReplicateResponse{Bucket: b.Name, Replicated: b.Replicated})
+	return nil
 }

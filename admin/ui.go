@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"bytes"
@@ -15,10 +15,11 @@ import (
 	"strings"
 	"time"
 
+	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
 )
 
-// The status page lives on the S3 listener under uiPrefix, beside the
+// The status page lives on the S3 listener under UIPrefix, beside the
 // admin API whose JSON it draws. Its assets are embedded in the binary; it
 // loads nothing from elsewhere.
 //
@@ -26,9 +27,10 @@ import (
 // session cookie that a signed request hands out:
 //
 //  1. "s3mesh ui" presigns (SigV4, with the root credentials) a GET of
-//     uiLoginPath and prints that link;
-//  2. GET uiLoginPath verifies the signature exactly as for S3 or the admin
-//     API, sets the cookie uiCookieName and redirects to uiPrefix;
+//     UILoginPath and prints that link;
+//  2. GET UILoginPath verifies the signature exactly as for S3 or the admin
+//     API (s3api's request wrapper does, as the route table says), sets
+//     the cookie UICookieName and redirects to UIPrefix;
 //  3. a GET or HEAD of /ui/* or /admin/v1/* that carries no signature but a
 //     valid cookie is served as if it were signed. Any other method still
 //     needs a signature, so the cookie never authorises a change.
@@ -40,12 +42,12 @@ import (
 // cannot read it) and SameSite=Strict (another site cannot make the
 // browser send it).
 const (
-	uiPrefix     = "/ui/"
-	uiLoginPath  = uiPrefix + "login"
-	uiLogoutPath = uiPrefix + "logout"
-	uiCookieName = "s3mesh_ui"
-	// uiSessionTTL is how long a session cookie is valid after sign-in.
-	uiSessionTTL = 12 * time.Hour
+	UIPrefix     = "/ui/"
+	UILoginPath  = UIPrefix + "login"
+	UILogoutPath = UIPrefix + "logout"
+	UICookieName = "s3mesh_ui"
+	// UISessionTTL is how long a session cookie is valid after sign-in.
+	UISessionTTL = 12 * time.Hour
 )
 
 // uiCSP confines the page to its own assets and to this node's API.
@@ -54,16 +56,13 @@ const uiCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 
 //go:embed ui
 var uiFiles embed.FS
 
-// uiServer serves /ui and /ui/*. rootHandler hands it every path-style
-// request under uiPrefix; it authenticates them itself.
+// uiServer serves /ui and /ui/* (see the route table for which requests
+// need a signature or a session).
 type uiServer struct {
 	access string
 	key    []byte // session MAC key, derived from the secret key
-	// authenticate verifies a signed or presigned request
-	// ((*s3api.Handler).Authenticate).
-	authenticate func(*http.Request) error
-	now          func() time.Time
-	assets       map[string]uiAsset // by path under uiPrefix; "" is the page
+	now    func() time.Time
+	assets map[string]uiAsset // by path under UIPrefix; "" is the page
 }
 
 type uiAsset struct {
@@ -81,9 +80,9 @@ var uiContentTypes = map[string]string{
 }
 
 // newUIServer returns the status page of a node with root credentials
-// access and secret; authenticate verifies a signed request.
-func newUIServer(access, secret string, authenticate func(*http.Request) error) (*uiServer, error) {
-	u := &uiServer{access: access, key: uiSessionKey(secret), authenticate: authenticate, now: time.Now, assets: map[string]uiAsset{}}
+// access and secret.
+func newUIServer(access, secret string) (*uiServer, error) {
+	u := &uiServer{access: access, key: uiSessionKey(secret), now: time.Now, assets: map[string]uiAsset{}}
 	err := fs.WalkDir(uiFiles, "ui", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -118,14 +117,14 @@ func uiSessionKey(secret string) []byte {
 	return m.Sum(nil)
 }
 
-// isUIPath reports whether rootHandler should hand a path-style request to
-// the status page: everything under uiPrefix, and an unsigned GET or HEAD
-// of "/ui" (redirected). A signed request for "/ui" is S3 (bucket "ui").
+// isUIPath reports whether a path-style request is the status page's:
+// everything under UIPrefix, and an unsigned GET or HEAD of "/ui"
+// (redirected). A signed request for "/ui" is S3 (bucket "ui").
 func isUIPath(r *http.Request) bool {
-	if strings.HasPrefix(r.URL.Path, uiPrefix) {
+	if strings.HasPrefix(r.URL.Path, UIPrefix) {
 		return true
 	}
-	return r.URL.Path == "/ui" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !signed(r)
+	return r.URL.Path == "/ui" && (r.Method == http.MethodGet || r.Method == http.MethodHead) && !s3api.Signed(r)
 }
 
 // newSession returns a cookie value valid until exp.
@@ -144,7 +143,7 @@ func (u *uiServer) mac(exp string) []byte {
 }
 
 // validSession reports whether v is a cookie value this node issued and
-// that has not expired. A value expiring further ahead than uiSessionTTL
+// that has not expired. A value expiring further ahead than UISessionTTL
 // is refused too.
 func (u *uiServer) validSession(v string) bool {
 	ver, rest, ok := strings.Cut(v, ".")
@@ -164,105 +163,102 @@ func (u *uiServer) validSession(v string) bool {
 		return false
 	}
 	now := u.now()
-	return now.Unix() < exp && time.Unix(exp, 0).Sub(now) <= uiSessionTTL+time.Minute
+	return now.Unix() < exp && time.Unix(exp, 0).Sub(now) <= UISessionTTL+time.Minute
 }
 
 // session reports whether r may be served on its session cookie alone: an
 // unsigned GET or HEAD with a valid cookie. A nil uiServer accepts none.
+// It is the s3api.Route.Session of the admin API and the page's assets.
 func (u *uiServer) session(r *http.Request) bool {
-	if u == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || signed(r) {
+	if u == nil || (r.Method != http.MethodGet && r.Method != http.MethodHead) || s3api.Signed(r) {
 		return false
 	}
-	c, err := r.Cookie(uiCookieName)
+	c, err := r.Cookie(UICookieName)
 	return err == nil && u.validSession(c.Value)
 }
 
-// sessionOr authorises an admin API request: nil when it may be served
-// on its session cookie (see session), else verify's verdict on its
-// signature. A nil uiServer always defers to verify.
-func (u *uiServer) sessionOr(verify func(*http.Request) error, r *http.Request) error {
-	if u.session(r) {
-		return nil
-	}
-	return verify(r)
-}
-
-func (u *uiServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+// setUIHeaders sets the headers every answer of the status page carries.
+func setUIHeaders(w http.ResponseWriter) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("X-Frame-Options", "DENY")
-	if r.Method != http.MethodGet && r.Method != http.MethodHead {
-		h.Set("Allow", "GET, HEAD")
-		http.Error(w, "the status page answers GET and HEAD only", http.StatusMethodNotAllowed)
-		return
-	}
-	switch r.URL.Path {
-	case "/ui":
-		http.Redirect(w, r, uiPrefix, http.StatusFound)
-		return
-	case uiLoginPath:
-		u.login(w, r)
-		return
-	case uiLogoutPath:
-		http.SetCookie(w, u.cookie(r, "", -1))
-		u.signInPage(w, r, http.StatusOK, "You are signed out of this node's status page.")
-		return
-	}
-	if !u.session(r) {
-		if !signed(r) {
-			u.signInPage(w, r, http.StatusForbidden, "")
-			return
-		}
-		if err := u.authenticate(r); err != nil {
-			u.signInPage(w, r, http.StatusForbidden, refusal(err))
-			return
-		}
-	}
-	a, ok := u.assets[strings.TrimPrefix(r.URL.Path, uiPrefix)]
+}
+
+// serveUIRedirect answers an unsigned GET of "/ui": the page is at
+// UIPrefix.
+func (s *Server) serveUIRedirect(w http.ResponseWriter, r *http.Request) error {
+	setUIHeaders(w)
+	http.Redirect(w, r, UIPrefix, http.StatusFound)
+	return nil
+}
+
+// serveUILogin answers a GET of UILoginPath, whose signature (normally
+// presigned) the wrapper verified: it sets the session cookie and
+// redirects to the page, dropping the signature from the address bar.
+func (s *Server) serveUILogin(w http.ResponseWriter, r *http.Request) error {
+	u := s.ui
+	setUIHeaders(w)
+	http.SetCookie(w, u.cookie(r, u.newSession(u.now().Add(UISessionTTL)), int(UISessionTTL/time.Second)))
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, UIPrefix, http.StatusSeeOther)
+	return nil
+}
+
+// serveUILogout deletes the session cookie.
+func (s *Server) serveUILogout(w http.ResponseWriter, r *http.Request) error {
+	setUIHeaders(w)
+	http.SetCookie(w, s.ui.cookie(r, "", -1))
+	signInPage(w, r, http.StatusOK, "You are signed out of this node's status page.")
+	return nil
+}
+
+// serveUIAsset answers the page (UIPrefix) and its assets, to a request
+// the wrapper authenticated by signature or session cookie.
+func (s *Server) serveUIAsset(w http.ResponseWriter, r *http.Request) error {
+	a, ok := s.ui.assets[strings.TrimPrefix(r.URL.Path, UIPrefix)]
 	if !ok {
-		http.Error(w, "no such page; the status page is at "+uiPrefix, http.StatusNotFound)
-		return
+		return s3err.New(s3err.ErrNoSuchKey, "no such page; the status page is at "+UIPrefix)
 	}
+	setUIHeaders(w)
+	h := w.Header()
 	h.Set("Content-Type", a.ctype)
 	h.Set("Content-Security-Policy", uiCSP)
 	h.Set("Cache-Control", "no-cache")
 	h.Set("ETag", a.etag)
 	http.ServeContent(w, r, "", time.Time{}, bytes.NewReader(a.body))
+	return nil
 }
 
-// login verifies a signed (normally presigned) GET of uiLoginPath, sets the
-// session cookie and redirects to the page, dropping the signature from
-// the address bar.
-func (u *uiServer) login(w http.ResponseWriter, r *http.Request) {
-	if !signed(r) {
-		u.signInPage(w, r, http.StatusForbidden, "")
+// writeUIError answers an error of the status page: a refused or missing
+// signature (403) with the sign-in page, noting why a signature was
+// refused; anything else as plain text.
+func writeUIError(w http.ResponseWriter, r *http.Request, e *s3err.Error) {
+	setUIHeaders(w)
+	status := e.Code.Status()
+	if status != http.StatusForbidden {
+		http.Error(w, e.ClientMessage(), status)
 		return
 	}
-	if err := u.authenticate(r); err != nil {
-		u.signInPage(w, r, http.StatusForbidden, refusal(err))
-		return
+	note := ""
+	if s3api.Signed(r) {
+		note = refusal(e)
 	}
-	http.SetCookie(w, u.cookie(r, u.newSession(u.now().Add(uiSessionTTL)), int(uiSessionTTL/time.Second)))
-	w.Header().Set("Cache-Control", "no-store")
-	http.Redirect(w, r, uiPrefix, http.StatusSeeOther)
+	signInPage(w, r, status, note)
 }
 
 // cookie returns the session cookie with value v; maxAge < 0 deletes it.
 // Its path is "/": the page's API calls go to /admin/v1/.
 func (u *uiServer) cookie(r *http.Request, v string, maxAge int) *http.Cookie {
 	return &http.Cookie{
-		Name: uiCookieName, Value: v, Path: "/", MaxAge: maxAge,
+		Name: UICookieName, Value: v, Path: "/", MaxAge: maxAge,
 		HttpOnly: true, SameSite: http.SameSiteStrictMode, Secure: r.TLS != nil,
 	}
 }
 
 // refusal is the client-safe reason a signature was refused.
-func refusal(err error) string {
-	if e, ok := s3err.As(err); ok && e.Code.Known() {
-		return "The sign-in link was refused (" + string(e.Code) + "): " + e.ClientMessage()
-	}
-	return "The sign-in link was refused."
+func refusal(e *s3err.Error) string {
+	return "The sign-in link was refused (" + string(e.Code) + "): " + e.ClientMessage()
 }
 
 var signInTmpl = template.Must(template.New("signin").Parse(`<!doctype html>
@@ -282,7 +278,7 @@ with a cookie for as long; anyone holding the link can do the same, so do not sh
 `))
 
 // signInPage answers a small HTML page that explains how to sign in.
-func (u *uiServer) signInPage(w http.ResponseWriter, r *http.Request, status int, note string) {
+func signInPage(w http.ResponseWriter, r *http.Request, status int, note string) {
 	scheme := "http"
 	if r.TLS != nil {
 		scheme = "https"

@@ -1,4 +1,4 @@
-package main
+package admin
 
 import (
 	"context"
@@ -14,13 +14,9 @@ import (
 )
 
 // The admin endpoints the status page draws beside peers and status:
-// per-bucket usage here, time series in history.go. Per-bucket and per-peer
-// figures are served as JSON rather than as metric labels, which stay
-// bounded (see README.md, Metrics).
-const (
-	adminBucketsPath = adminPrefix + "buckets"
-	adminHistoryPath = adminPrefix + "history"
-)
+// per-bucket usage here (BucketsPath), time series in history.go. Per-bucket
+// and per-peer figures are served as JSON rather than as metric labels,
+// which stay bounded (see README.md, Metrics).
 
 // bucketsMinAge is how long a computed bucket listing is served before
 // the namespace is scanned again; a scan that took d makes it at least
@@ -34,25 +30,25 @@ type bucketNamespace interface {
 	Objects(ctx context.Context, bucket, start string) (gateway.ObjectIterator, error)
 }
 
-// bucketsResponse is the body of GET /admin/v1/buckets.
-type bucketsResponse struct {
+// BucketsResponse is the body of GET BucketsPath.
+type BucketsResponse struct {
 	// Computed is when the figures were computed (they are cached).
 	Computed     time.Time     `json:"computed"`
-	Buckets      []bucketUsage `json:"buckets"`
+	Buckets      []BucketUsage `json:"buckets"`
 	TotalObjects int64         `json:"total_objects"`
 	TotalBytes   int64         `json:"total_bytes"`
 }
 
-// bucketUsage describes one bucket. Bytes is the sum of its objects'
+// BucketUsage describes one bucket. Bytes is the sum of its objects'
 // sizes (logical: content shared with other objects counts each time).
-type bucketUsage struct {
+type BucketUsage struct {
 	Name    string    `json:"name"`
 	Created time.Time `json:"created"`
 	Objects int64     `json:"objects"`
 	Bytes   int64     `json:"bytes"`
 }
 
-// bucketStats computes bucketsResponse by scanning the namespace, at most
+// bucketStats computes BucketsResponse by scanning the namespace, at most
 // once per bucketsMinAge (or 10× the last scan's duration); concurrent
 // callers share one scan. It is safe for concurrent use.
 type bucketStats struct {
@@ -60,7 +56,7 @@ type bucketStats struct {
 	now func() time.Time
 
 	mu     sync.Mutex
-	cached *bucketsResponse
+	cached *BucketsResponse
 	maxAge time.Duration
 }
 
@@ -69,7 +65,7 @@ func newBucketStats(ns bucketNamespace) *bucketStats {
 }
 
 // get returns the cached figures, or scans when they are too old.
-func (b *bucketStats) get(ctx context.Context) (bucketsResponse, error) {
+func (b *bucketStats) get(ctx context.Context) (BucketsResponse, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	start := b.now()
@@ -78,33 +74,33 @@ func (b *bucketStats) get(ctx context.Context) (bucketsResponse, error) {
 	}
 	out, err := b.scan(ctx)
 	if err != nil {
-		return bucketsResponse{}, err
+		return BucketsResponse{}, err
 	}
 	out.Computed = start
 	b.cached, b.maxAge = &out, max(bucketsMinAge, 10*b.now().Sub(start))
 	return out, nil
 }
 
-func (b *bucketStats) scan(ctx context.Context) (bucketsResponse, error) {
+func (b *bucketStats) scan(ctx context.Context) (BucketsResponse, error) {
 	bs, err := b.ns.ListBuckets(ctx)
 	if err != nil {
-		return bucketsResponse{}, fmt.Errorf("list buckets: %w", err)
+		return BucketsResponse{}, fmt.Errorf("list buckets: %w", err)
 	}
-	out := bucketsResponse{Buckets: make([]bucketUsage, 0, len(bs))}
+	out := BucketsResponse{Buckets: make([]BucketUsage, 0, len(bs))}
 	for _, rec := range bs {
-		u := bucketUsage{Name: rec.Name, Created: rec.Created.UTC()}
+		u := BucketUsage{Name: rec.Name, Created: rec.Created.UTC()}
 		it, err := b.ns.Objects(ctx, rec.Name, "")
 		if errors.Is(err, s3err.ErrNoSuchBucket) {
 			continue // deleted since the listing
 		}
 		if err != nil {
-			return bucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
+			return BucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
 		}
 		for it.Next() {
 			obj, err := it.Record()
 			if err != nil {
 				it.Close()
-				return bucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
+				return BucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
 			}
 			u.Objects++
 			u.Bytes += obj.Size
@@ -115,10 +111,10 @@ func (b *bucketStats) scan(ctx context.Context) (bucketsResponse, error) {
 		err = it.Err()
 		it.Close()
 		if err != nil {
-			return bucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
+			return BucketsResponse{}, fmt.Errorf("list %s: %w", rec.Name, err)
 		}
 		if err := ctx.Err(); err != nil {
-			return bucketsResponse{}, err
+			return BucketsResponse{}, err
 		}
 		out.Buckets = append(out.Buckets, u)
 		out.TotalObjects += u.Objects
@@ -127,34 +123,36 @@ func (b *bucketStats) scan(ctx context.Context) (bucketsResponse, error) {
 	return out, nil
 }
 
-// serveBuckets answers GET /admin/v1/buckets.
-func (a *adminAPI) serveBuckets(w http.ResponseWriter, r *http.Request) {
+// serveBuckets answers GET BucketsPath.
+func (a *api) serveBuckets(w http.ResponseWriter, r *http.Request) error {
 	if a.buckets == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not compute bucket figures."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node does not compute bucket figures.")
 	}
 	out, err := a.buckets.get(r.Context())
 	if err != nil {
-		writeAdminError(w, r, err)
-		return
+		return err
 	}
 	out.Computed = out.Computed.UTC().Truncate(time.Millisecond)
 	writeJSON(w, r, http.StatusOK, out)
+	return nil
 }
 
-// diskStatus is the file system holding the data directory, in
-// /admin/v1/status: bytes available to the node and the total size.
-type diskStatus struct {
+// DiskStatus is the file system holding the data directory, in the
+// status: bytes available to the node and the total size.
+type DiskStatus struct {
 	FreeBytes  uint64 `json:"free_bytes"`
 	TotalBytes uint64 `json:"total_bytes"`
 }
 
 // diskOf returns the disk figures of dir's file system, nil when the
 // platform or the file system cannot tell.
-func diskOf(dir string) *diskStatus {
+func diskOf(dir string) *DiskStatus {
+	if dir == "" {
+		return nil
+	}
 	free, total, err := blockstore.Disk(dir)
 	if err != nil {
 		return nil
 	}
-	return &diskStatus{FreeBytes: free, TotalBytes: total}
+	return &DiskStatus{FreeBytes: free, TotalBytes: total}
 }

@@ -1,9 +1,10 @@
-package main
+package admin
 
 import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"sync"
 	"time"
@@ -12,12 +13,8 @@ import (
 	"s3mesh/s3api/s3err"
 )
 
-// The maintenance endpoints: POST runs the operation and streams its
-// progress (see serveStream).
-const (
-	adminGCPath   = adminPrefix + "gc"
-	adminFsckPath = adminPrefix + "fsck"
-)
+// The maintenance endpoints, GCPath and FsckPath: POST runs the operation
+// and streams its progress (see serveStream).
 
 const (
 	// adminProgressInterval is the least time between two progress lines.
@@ -35,16 +32,17 @@ type maintainer interface {
 	Fsck(ctx context.Context, opts gateway.FsckOptions, progress func(gateway.FsckProgress)) (gateway.FsckReport, error)
 }
 
-// streamLine is one NDJSON line of a maintenance answer: exactly one field
-// is set. A stream is progress lines, then one result or error line.
-type streamLine struct {
-	Progress any         `json:"progress,omitempty"`
-	Result   any         `json:"result,omitempty"`
-	Error    *adminError `json:"error,omitempty"`
+// StreamLine is one NDJSON line of a maintenance answer: exactly one field
+// is set. A stream is progress lines (GCProgress, FsckProgress), then one
+// result (GCResult, FsckResult) or error line.
+type StreamLine struct {
+	Progress any            `json:"progress,omitempty"`
+	Result   any            `json:"result,omitempty"`
+	Error    *ErrorResponse `json:"error,omitempty"`
 }
 
-// gcProgressJSON is gateway.GCProgress on the wire.
-type gcProgressJSON struct {
+// GCProgress is gateway.GCProgress on the wire.
+type GCProgress struct {
 	Phase         string `json:"phase"` // waiting, mark, sweep
 	TotalBlocks   int64  `json:"total_blocks"`
 	Roots         int64  `json:"roots"`
@@ -55,8 +53,8 @@ type gcProgressJSON struct {
 	FreedBytes    int64  `json:"freed_bytes"`
 }
 
-// gcResultJSON is gateway.GCResult on the wire.
-type gcResultJSON struct {
+// GCResult is gateway.GCResult on the wire.
+type GCResult struct {
 	ScannedBlocks   int64   `json:"scanned_blocks"`
 	LiveBlocks      int64   `json:"live_blocks"`
 	RemovedBlocks   int64   `json:"removed_blocks"`
@@ -64,8 +62,8 @@ type gcResultJSON struct {
 	DurationSeconds float64 `json:"duration_seconds"`
 }
 
-// fsckProgressJSON is gateway.FsckProgress on the wire.
-type fsckProgressJSON struct {
+// FsckProgress is gateway.FsckProgress on the wire.
+type FsckProgress struct {
 	Phase        string `json:"phase"` // objects, deltas
 	Objects      int64  `json:"objects"`
 	TotalObjects int64  `json:"total_objects"`
@@ -75,27 +73,27 @@ type fsckProgressJSON struct {
 	Problems     int64  `json:"problems"`
 }
 
-// fsckResultJSON is gateway.FsckReport on the wire.
-type fsckResultJSON struct {
-	Objects              int64             `json:"objects"`
-	Deltas               int64             `json:"deltas"`
-	Blocks               int64             `json:"blocks"`
-	Bytes                int64             `json:"bytes"`
-	Missing              int64             `json:"missing"`
-	MissingRemote        int64             `json:"missing_remote"`
-	RemoteObjectsPartial int64             `json:"remote_objects_partial"`
-	Corrupt              int64             `json:"corrupt"`
-	Unreadable           int64             `json:"unreadable"`
-	Repaired             int64             `json:"repaired"`
-	Unrepaired           int64             `json:"unrepaired"`
-	Problems             []fsckProblemJSON `json:"problems"`
-	ProblemsTruncated    bool              `json:"problems_truncated"`
-	DurationSeconds      float64           `json:"duration_seconds"`
+// FsckResult is gateway.FsckReport on the wire.
+type FsckResult struct {
+	Objects              int64         `json:"objects"`
+	Deltas               int64         `json:"deltas"`
+	Blocks               int64         `json:"blocks"`
+	Bytes                int64         `json:"bytes"`
+	Missing              int64         `json:"missing"`
+	MissingRemote        int64         `json:"missing_remote"`
+	RemoteObjectsPartial int64         `json:"remote_objects_partial"`
+	Corrupt              int64         `json:"corrupt"`
+	Unreadable           int64         `json:"unreadable"`
+	Repaired             int64         `json:"repaired"`
+	Unrepaired           int64         `json:"unrepaired"`
+	Problems             []FsckProblem `json:"problems"`
+	ProblemsTruncated    bool          `json:"problems_truncated"`
+	DurationSeconds      float64       `json:"duration_seconds"`
 }
 
-// fsckProblemJSON is gateway.FsckProblem on the wire; bucket and key are
+// FsckProblem is gateway.FsckProblem on the wire; bucket and key are
 // empty for a namespace delta.
-type fsckProblemJSON struct {
+type FsckProblem struct {
 	Kind     string `json:"kind"` // missing, corrupt, unreadable
 	Bucket   string `json:"bucket"`
 	Key      string `json:"key"`
@@ -105,50 +103,48 @@ type fsckProblemJSON struct {
 	Detail   string `json:"detail"`
 }
 
-func newGCProgress(p gateway.GCProgress) gcProgressJSON {
-	return gcProgressJSON{Phase: p.Phase, TotalBlocks: p.Total, Roots: p.Roots, MarkedBlocks: p.Marked, ScannedBlocks: p.Scanned,
+func newGCProgress(p gateway.GCProgress) GCProgress {
+	return GCProgress{Phase: p.Phase, TotalBlocks: p.Total, Roots: p.Roots, MarkedBlocks: p.Marked, ScannedBlocks: p.Scanned,
 		GarbageBlocks: p.Garbage, RemovedBlocks: p.Removed, FreedBytes: p.FreedBytes}
 }
 
-func newGCResult(r gateway.GCResult) gcResultJSON {
-	return gcResultJSON{ScannedBlocks: r.Scanned, LiveBlocks: r.Live, RemovedBlocks: r.Removed, FreedBytes: r.FreedBytes,
+func newGCResult(r gateway.GCResult) GCResult {
+	return GCResult{ScannedBlocks: r.Scanned, LiveBlocks: r.Live, RemovedBlocks: r.Removed, FreedBytes: r.FreedBytes,
 		DurationSeconds: r.Duration.Seconds()}
 }
 
-func newFsckProgress(p gateway.FsckProgress) fsckProgressJSON {
-	return fsckProgressJSON{Phase: p.Phase, Objects: p.Objects, TotalObjects: p.TotalObjects, Deltas: p.Deltas,
+func newFsckProgress(p gateway.FsckProgress) FsckProgress {
+	return FsckProgress{Phase: p.Phase, Objects: p.Objects, TotalObjects: p.TotalObjects, Deltas: p.Deltas,
 		Blocks: p.Blocks, Bytes: p.Bytes, Problems: p.Problems}
 }
 
-func newFsckResult(r gateway.FsckReport) fsckResultJSON {
-	out := fsckResultJSON{Objects: r.Objects, Deltas: r.Deltas, Blocks: r.Blocks, Bytes: r.Bytes, Missing: r.Missing,
+func newFsckResult(r gateway.FsckReport) FsckResult {
+	out := FsckResult{Objects: r.Objects, Deltas: r.Deltas, Blocks: r.Blocks, Bytes: r.Bytes, Missing: r.Missing,
 		MissingRemote: r.MissingRemote, RemoteObjectsPartial: r.RemoteObjectsPartial, Corrupt: r.Corrupt,
-		Unreadable: r.Unreadable, Repaired: r.Repaired, Unrepaired: r.Unrepaired(), Problems: []fsckProblemJSON{},
+		Unreadable: r.Unreadable, Repaired: r.Repaired, Unrepaired: r.Unrepaired(), Problems: []FsckProblem{},
 		ProblemsTruncated: r.Truncated, DurationSeconds: r.Duration.Seconds()}
 	for _, p := range r.Problems {
-		out.Problems = append(out.Problems, fsckProblemJSON{Kind: p.Kind, Bucket: p.Bucket, Key: p.Key, CID: p.CID,
+		out.Problems = append(out.Problems, FsckProblem{Kind: p.Kind, Bucket: p.Bucket, Key: p.Key, CID: p.CID,
 			Remote: p.Remote, Repaired: p.Repaired, Detail: p.Detail})
 	}
 	return out
 }
 
-// serveGC answers POST /admin/v1/gc: it runs a garbage collection and
-// streams its progress and result.
-func (a *adminAPI) serveGC(w http.ResponseWriter, r *http.Request) {
+// serveGC answers POST GCPath: it runs a garbage collection and streams
+// its progress and result.
+func (a *api) serveGC(w http.ResponseWriter, r *http.Request) error {
 	if a.maint == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not run garbage collection."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node does not run garbage collection.")
 	}
-	serveStream(w, r, a.maint.GC, func(p gateway.GCProgress) any { return newGCProgress(p) },
+	return serveStream(w, r, a.maint.GC, func(p gateway.GCProgress) any { return newGCProgress(p) },
 		func(res gateway.GCResult) any { return newGCResult(res) })
 }
 
-// serveFsck answers POST /admin/v1/fsck[?repair=1]: it runs an fsck and
-// streams its progress and report.
-func (a *adminAPI) serveFsck(w http.ResponseWriter, r *http.Request) {
+// serveFsck answers POST FsckPath[?repair=1]: it runs an fsck and streams
+// its progress and report.
+func (a *api) serveFsck(w http.ResponseWriter, r *http.Request) error {
 	if a.maint == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not run fsck."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node does not run fsck.")
 	}
 	var opts gateway.FsckOptions
 	switch v := r.URL.Query().Get("repair"); v {
@@ -156,13 +152,12 @@ func (a *adminAPI) serveFsck(w http.ResponseWriter, r *http.Request) {
 	case "1", "true":
 		opts.Repair = true
 	default:
-		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "repair="+v+": want 1 or 0."))
-		return
+		return s3err.New(s3err.ErrInvalidArgument, "repair="+v+": want 1 or 0.")
 	}
 	run := func(ctx context.Context, progress func(gateway.FsckProgress)) (gateway.FsckReport, error) {
 		return a.maint.Fsck(ctx, opts, progress)
 	}
-	serveStream(w, r, run, func(p gateway.FsckProgress) any { return newFsckProgress(p) },
+	return serveStream(w, r, run, func(p gateway.FsckProgress) any { return newFsckProgress(p) },
 		func(res gateway.FsckReport) any { return newFsckResult(res) })
 }
 
@@ -172,9 +167,9 @@ func (a *adminAPI) serveFsck(w http.ResponseWriter, r *http.Request) {
 // adminProgressInterval when it changed (and at least every
 // adminHeartbeat), then one {"result": …} or {"error": …} line. op MUST
 // call progress once it has started, and only then; if it fails before,
-// the answer is a plain admin error: ConditionalRequestConflict (409) when
-// another GC or fsck runs.
-func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(context.Context, func(P)) (R, error), progressJSON func(P) any, resultJSON func(R) any) {
+// serveStream returns the error, answered as a plain admin error:
+// ConditionalRequestConflict (409) when another GC or fsck runs.
+func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(context.Context, func(P)) (R, error), progressJSON func(P) any, resultJSON func(R) any) error {
 	var (
 		mu      sync.Mutex
 		latest  P
@@ -206,8 +201,7 @@ func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(conte
 		case <-started:
 		default:
 			if o.err != nil {
-				writeAdminError(w, r, maintenanceError(o.err))
-				return
+				return maintenanceError(o.err)
 			}
 		}
 	}
@@ -218,7 +212,7 @@ func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(conte
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
 	enc := json.NewEncoder(w)
-	write := func(l streamLine) bool {
+	write := func(l StreamLine) bool {
 		if err := enc.Encode(l); err != nil {
 			return false
 		}
@@ -233,7 +227,7 @@ func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(conte
 			return true
 		}
 		sent, lastWrite = c, time.Now()
-		return write(streamLine{Progress: progressJSON(p)})
+		return write(StreamLine{Progress: progressJSON(p)})
 	}
 	if end == nil {
 		sendProgress(true)
@@ -254,14 +248,16 @@ func serveStream[P, R any](w http.ResponseWriter, r *http.Request, op func(conte
 	}
 	sendProgress(false)
 	if end.err != nil {
-		if r.Context().Err() != nil {
-			return // nobody to tell
-		}
 		e := maintenanceError(end.err)
-		write(streamLine{Error: &adminError{Code: string(e.Code), Message: e.ClientMessage()}})
-		return
+		if r.Context().Err() == nil { // else nobody to tell
+			write(StreamLine{Error: &ErrorResponse{Code: string(e.Code), Message: e.ClientMessage()}})
+		}
+		// The answer has started: the wrapper only records the error,
+		// for the access log and the metrics.
+		return fmt.Errorf("maintenance: %w", e)
 	}
-	write(streamLine{Result: resultJSON(end.res)})
+	write(StreamLine{Result: resultJSON(end.res)})
+	return nil
 }
 
 // maintenanceError is the admin error for a failed GC or fsck. The

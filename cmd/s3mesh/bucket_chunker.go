@@ -12,80 +12,8 @@ import (
 	"strings"
 	"time"
 
-	"s3mesh/gateway"
-	"s3mesh/s3api/s3err"
+	"s3mesh/admin"
 )
-
-// adminChunkerPath is the bucket chunker endpoint: GET ?bucket=NAME
-// answers how new objects of the bucket are cut; POST ?bucket=NAME&spec=SPEC
-// sets it (see gateway.ParseChunker; "default" goes back to the node's) and
-// answers the same. The setting replicates to every office.
-const adminChunkerPath = adminPrefix + "bucket-chunker"
-
-// bucketChunkers reads and sets buckets' chunkers; *gateway.Node
-// implements it.
-type bucketChunkers interface {
-	Namespace() gateway.Namespace
-	BucketChunker(ctx context.Context, bucket string) (gateway.ChunkerSpec, error)
-	SetBucketChunker(ctx context.Context, bucket, spec string) (string, error)
-}
-
-// chunkerResponse is the body of the chunker endpoint's answers.
-type chunkerResponse struct {
-	Bucket string `json:"bucket"`
-	// Chunker is the bucket's own setting in canonical form; empty when
-	// it has none and new objects get the node's default.
-	Chunker string `json:"chunker"`
-	// Effective is how new objects of the bucket are cut on this node.
-	Effective string `json:"effective"`
-}
-
-// bucketParam returns the query's bucket=NAME, or answers
-// InvalidArgument and returns false when it is missing.
-func bucketParam(w http.ResponseWriter, r *http.Request, q url.Values) (string, bool) {
-	bucket := q.Get("bucket")
-	if bucket == "" {
-		writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "bucket=NAME is required."))
-		return "", false
-	}
-	return bucket, true
-}
-
-// serveChunker answers the chunker endpoint.
-func (a *adminAPI) serveChunker(w http.ResponseWriter, r *http.Request) {
-	if a.chunkers == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node does not set bucket chunkers."))
-		return
-	}
-	q := r.URL.Query()
-	bucket, ok := bucketParam(w, r, q)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	if r.Method == http.MethodPost {
-		spec, ok := q["spec"]
-		if !ok || len(spec) != 1 {
-			writeAdminError(w, r, s3err.New(s3err.ErrInvalidArgument, "spec=SPEC is required once: size-N, buzhash, rabin[-MIN-AVG-MAX], fastcdc[-MIN-AVG-MAX], cdc or default."))
-			return
-		}
-		if _, err := a.chunkers.SetBucketChunker(ctx, bucket, spec[0]); err != nil {
-			writeAdminError(w, r, err)
-			return
-		}
-	}
-	b, err := a.chunkers.Namespace().GetBucket(ctx, bucket)
-	if err != nil {
-		writeAdminError(w, r, err)
-		return
-	}
-	eff, err := a.chunkers.BucketChunker(ctx, bucket)
-	if err != nil {
-		writeAdminError(w, r, err)
-		return
-	}
-	writeJSON(w, r, http.StatusOK, chunkerResponse{Bucket: bucket, Chunker: b.Chunker, Effective: eff.String()})
-}
 
 // runBucketChunker runs "s3mesh bucket chunker NAME [SPEC]": with SPEC it
 // sets how new objects of bucket NAME are cut, without it prints it.
@@ -114,8 +42,8 @@ fetch little more than the changes. Objects already stored keep their blocks.
 		method = http.MethodPost
 		q.Set("spec", pos[1])
 	}
-	var res chunkerResponse
-	if decoded, err := c.fetch(ctx, method, adminChunkerPath, q, asJSON, stdout, &res); !decoded || err != nil {
+	var res admin.ChunkerResponse
+	if decoded, err := c.fetch(ctx, method, admin.ChunkerPath, q, asJSON, stdout, &res); !decoded || err != nil {
 		return err
 	}
 	how := res.Effective + " (the node's default)"

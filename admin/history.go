@@ -1,9 +1,10 @@
-package main
+package admin
 
 import (
 	"cmp"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"net/http"
 	"slices"
@@ -13,18 +14,17 @@ import (
 
 	"github.com/libp2p/go-libp2p/core/peer"
 
-	"s3mesh/blockstore"
 	"s3mesh/exchange"
 	"s3mesh/s3api/s3err"
 )
 
-// The history is what the status page graphs: a sample every
-// historyInterval, the last historyPoints of them kept in memory (an hour),
+// The history is what the status page graphs (HistoryPath): a sample every
+// HistoryInterval, the last HistoryPoints of them kept in memory (an hour),
 // lost at restart. Metrics with the same figures per peer would need a
 // peer label, which /metrics never has.
 const (
-	historyInterval = 10 * time.Second
-	historyPoints   = 360
+	HistoryInterval = 10 * time.Second
+	HistoryPoints   = 360
 )
 
 // historySource is what the sampler reads from the libp2p node;
@@ -39,13 +39,13 @@ type historySource interface {
 // safe for concurrent use; Close stops the sampler started by start.
 type history struct {
 	src     historySource
-	blocks  func() blockstore.Stats
+	blocks  Blocks
 	dataDir string
 	now     func() time.Time
 	pingTTL time.Duration // bounds each round of pings
 
 	mu      sync.Mutex
-	samples []historySample // oldest first, at most historyPoints
+	samples []historySample // oldest first, at most HistoryPoints
 
 	started   atomic.Bool
 	stop      chan struct{}
@@ -59,7 +59,7 @@ type historySample struct {
 	at           time.Time
 	storedBytes  int64
 	storedBlocks int64
-	disk         *diskStatus // nil when unknown
+	disk         *DiskStatus // nil when unknown
 	in, out      int64       // all peers, since start
 	// peers are the peers connected or static at the time.
 	peers map[peer.ID]peerSample
@@ -73,12 +73,12 @@ type peerSample struct {
 	rtt       time.Duration // 0: no answer to this round's ping
 }
 
-func newHistory(src historySource, blocks func() blockstore.Stats, dataDir string) *history {
-	return &history{src: src, blocks: blocks, dataDir: dataDir, now: time.Now, pingTTL: adminPingTimeout,
+func newHistory(src historySource, blocks Blocks, dataDir string) *history {
+	return &history{src: src, blocks: blocks, dataDir: dataDir, now: time.Now, pingTTL: pingTimeout,
 		stop: make(chan struct{}), done: make(chan struct{})}
 }
 
-// start samples at once, then every historyInterval until Close.
+// start samples at once, then every HistoryInterval until Close.
 func (h *history) start() {
 	if h.started.Swap(true) {
 		return
@@ -90,7 +90,7 @@ func (h *history) start() {
 	}()
 	go func() {
 		defer close(h.done)
-		t := time.NewTicker(historyInterval)
+		t := time.NewTicker(HistoryInterval)
 		defer t.Stop()
 		for {
 			h.sample(ctx)
@@ -135,7 +135,7 @@ func (h *history) sample(ctx context.Context) {
 	cancel()
 
 	traffic := h.src.PeerTraffic()
-	st := h.blocks()
+	st := h.blocks.Stats()
 	s := historySample{at: h.now(), storedBytes: st.Bytes, storedBlocks: st.Blocks, disk: diskOf(h.dataDir),
 		peers: make(map[peer.ID]peerSample, len(peers)), traffic: traffic}
 	for _, t := range traffic {
@@ -148,16 +148,16 @@ func (h *history) sample(ctx context.Context) {
 
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if len(h.samples) == historyPoints {
+	if len(h.samples) == HistoryPoints {
 		h.samples = slices.Delete(h.samples, 0, 1)
 	}
 	h.samples = append(h.samples, s)
 }
 
-// historyResponse is the body of GET /admin/v1/history: series aligned
+// HistoryResponse is the body of GET HistoryPath: series aligned
 // with Times, oldest first, null where a value is unknown. Rates are over
 // the interval ending at their point (null at the first point).
-type historyResponse struct {
+type HistoryResponse struct {
 	IntervalSeconds float64         `json:"interval_seconds"`
 	Capacity        int             `json:"capacity"`
 	Times           []int64         `json:"times"` // Unix milliseconds
@@ -166,40 +166,40 @@ type historyResponse struct {
 	FreeBytes       []*uint64       `json:"free_bytes"`
 	InRate          []*float64      `json:"in_bytes_per_second"`
 	OutRate         []*float64      `json:"out_bytes_per_second"`
-	Peers           []peerHistory   `json:"peers"`
-	Totals          historyCounters `json:"totals"`
+	Peers           []PeerHistory   `json:"peers"`
+	Totals          HistoryCounters `json:"totals"`
 }
 
-// peerHistory is one peer's series: every peer present in at least one
+// PeerHistory is one peer's series: every peer present in at least one
 // sample (connected or static at the time), sorted by ID.
-type peerHistory struct {
+type PeerHistory struct {
 	ID        string          `json:"id"`
 	Connected []bool          `json:"connected"`
 	RTTMillis []*float64      `json:"rtt_ms"`
 	InRate    []*float64      `json:"in_bytes_per_second"`
 	OutRate   []*float64      `json:"out_bytes_per_second"`
-	Totals    historyCounters `json:"totals"`
+	Totals    HistoryCounters `json:"totals"`
 }
 
-// historyCounters are byte counts since the node started, at the latest
+// HistoryCounters are byte counts since the node started, at the latest
 // sample.
-type historyCounters struct {
+type HistoryCounters struct {
 	InBytes  int64 `json:"in_bytes"`
 	OutBytes int64 `json:"out_bytes"`
 }
 
-// snapshot renders the samples as a historyResponse.
-func (h *history) snapshot() historyResponse {
+// snapshot renders the samples as a HistoryResponse.
+func (h *history) snapshot() HistoryResponse {
 	h.mu.Lock()
 	samples := slices.Clone(h.samples)
 	h.mu.Unlock()
 
 	n := len(samples)
-	out := historyResponse{
-		IntervalSeconds: historyInterval.Seconds(), Capacity: historyPoints,
+	out := HistoryResponse{
+		IntervalSeconds: HistoryInterval.Seconds(), Capacity: HistoryPoints,
 		Times: make([]int64, n), StoredBytes: make([]int64, n), StoredBlocks: make([]int64, n),
 		FreeBytes: make([]*uint64, n), InRate: make([]*float64, n), OutRate: make([]*float64, n),
-		Peers: []peerHistory{},
+		Peers: []PeerHistory{},
 	}
 	ids := map[peer.ID]bool{}
 	for i, s := range samples {
@@ -217,10 +217,10 @@ func (h *history) snapshot() historyResponse {
 		}
 	}
 	if n > 0 {
-		out.Totals = historyCounters{InBytes: samples[n-1].in, OutBytes: samples[n-1].out}
+		out.Totals = HistoryCounters{InBytes: samples[n-1].in, OutBytes: samples[n-1].out}
 	}
 	for p := range ids {
-		ph := peerHistory{ID: p.String(), Connected: make([]bool, n), RTTMillis: make([]*float64, n),
+		ph := PeerHistory{ID: p.String(), Connected: make([]bool, n), RTTMillis: make([]*float64, n),
 			InRate: make([]*float64, n), OutRate: make([]*float64, n)}
 		for i, s := range samples {
 			ps, ok := s.peers[p]
@@ -233,7 +233,7 @@ func (h *history) snapshot() historyResponse {
 				ph.RTTMillis[i] = &ms
 			}
 			cur := s.traffic[p]
-			ph.Totals = historyCounters{InBytes: cur.In, OutBytes: cur.Out}
+			ph.Totals = HistoryCounters{InBytes: cur.In, OutBytes: cur.Out}
 			if i > 0 {
 				prev, prevAt := samples[i-1].traffic[p], samples[i-1].at // zero: no traffic yet
 				ph.InRate[i] = historyRate(prev.In, cur.In, prevAt, s.at)
@@ -242,7 +242,7 @@ func (h *history) snapshot() historyResponse {
 		}
 		out.Peers = append(out.Peers, ph)
 	}
-	slices.SortFunc(out.Peers, func(a, b peerHistory) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(out.Peers, func(a, b PeerHistory) int { return cmp.Compare(a.ID, b.ID) })
 	return out
 }
 
@@ -258,17 +258,15 @@ func historyRate(a, b int64, t0, t1 time.Time) *float64 {
 	return &v
 }
 
-// serveHistory answers GET /admin/v1/history, as compact JSON: the series
-// are long.
-func (a *adminAPI) serveHistory(w http.ResponseWriter, r *http.Request) {
+// serveHistory answers GET HistoryPath, as compact JSON: the series are
+// long.
+func (a *api) serveHistory(w http.ResponseWriter, r *http.Request) error {
 	if a.history == nil {
-		writeAdminError(w, r, s3err.New(s3err.ErrNotImplemented, "This node keeps no history."))
-		return
+		return s3err.New(s3err.ErrNotImplemented, "This node keeps no history.")
 	}
 	b, err := json.Marshal(a.history.snapshot())
 	if err != nil {
-		writeAdminError(w, r, err)
-		return
+		return fmt.Errorf("encode history: %w", err)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
@@ -276,4 +274,5 @@ func (a *adminAPI) serveHistory(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodHead {
 		_, _ = w.Write(append(b, '\n'))
 	}
+	return nil
 }
