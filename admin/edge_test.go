@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"s3mesh/internal/poll"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -179,21 +180,10 @@ func newTestNode(t *testing.T, chunkSize int) *gateway.Node {
 	return node
 }
 
-// waitFor polls cond until it returns nil, failing the test after 30 s
-// with cond's last error.
+// waitFor waits until cond returns nil (see poll.Until).
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("waiting for %s: %v", what, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, what, 30*time.Second, cond)
 }
 
 // fakeP2P is a P2P of one identity over a fakeSource.

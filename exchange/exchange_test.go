@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"s3mesh/internal/poll"
 	"strings"
 	"sync"
 	"testing"
@@ -102,16 +103,10 @@ func mustFetch(t *testing.T, n *testNode, want blocks.Block) {
 	}
 }
 
-// waitFor polls cond until it holds or waitTimeout passes.
+// waitFor waits until cond holds (see poll.Until), within waitTimeout.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(waitTimeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s", waitTimeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	poll.Until(t, what, waitTimeout, poll.True(what, cond))
 }
 
 func connected(a, b *testNode) bool {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"s3mesh/internal/poll"
 	"slices"
 	"sync"
 	"testing"
@@ -33,21 +34,11 @@ const (
 	disconnectWait = 90 * time.Second
 )
 
-// waitFor polls cond until it returns nil and returns how long that took,
-// failing the test with cond's last error after bound.
+// waitFor waits until cond returns nil and returns how long that took
+// (see poll.Until).
 func waitFor(t *testing.T, bound time.Duration, what string, cond func() error) time.Duration {
 	t.Helper()
-	start := time.Now()
-	for {
-		err := cond()
-		if err == nil {
-			return time.Since(start)
-		}
-		if time.Since(start) > bound {
-			t.Fatalf("%s: not within %s: %v", what, bound, err)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	return poll.Until(t, what, bound, cond)
 }
 
 // getMD5 reads the whole object and returns its length and MD5.

@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"s3mesh/internal/poll"
 	"slices"
 	"testing"
 	"time"
@@ -23,21 +24,11 @@ func ensureBucket(t *testing.T, p *proc, bucket string) {
 	}
 }
 
-// eventually polls cond until it returns nil, failing the test with its
-// last error after replicationWait.
+// eventually waits until cond returns nil (see poll.Until), within
+// replicationWait.
 func eventually(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	deadline := time.Now().Add(replicationWait)
-	for {
-		err := cond()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s: %v", what, replicationWait, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	poll.Until(t, what, replicationWait, cond)
 }
 
 func listKeys(ctx context.Context, c *minio.Client, bucket string) ([]string, error) {

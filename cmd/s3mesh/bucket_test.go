@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"s3mesh/internal/poll"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +15,10 @@ import (
 	"s3mesh/admin"
 )
 
-// waitFor polls cond every 50 ms until it returns nil, failing the test
-// with its last error after 60 s.
+// waitFor waits until cond returns nil (see poll.Until).
 func waitFor(t *testing.T, what string, cond func() error) {
 	t.Helper()
-	var err error
-	for range 1200 {
-		if err = cond(); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("%s: not within 60s: %v", what, err)
+	poll.Until(t, what, 60*time.Second, cond)
 }
 
 // TestBucketReplicateVerb runs "s3mesh bucket replicate" and "s3mesh

@@ -17,24 +17,26 @@ const DefaultBound = 60 * time.Second
 // interval is the pause between two calls of a condition.
 const interval = 20 * time.Millisecond
 
-// Until calls cond until it returns nil. It fails t with what and cond's
-// last error when bound (zero: DefaultBound) has passed first.
-func Until(t testing.TB, what string, bound time.Duration, cond func() error) {
+// Until calls cond until it returns nil and returns how long that took.
+// It fails t with what and cond's last error when bound (zero:
+// DefaultBound) has passed first.
+func Until(t testing.TB, what string, bound time.Duration, cond func() error) time.Duration {
 	t.Helper()
-	UntilDiag(t, what, bound, cond, nil)
+	return UntilDiag(t, what, bound, cond, nil)
 }
 
 // UntilDiag is Until that also logs diag(), when not nil, before failing.
-func UntilDiag(t testing.TB, what string, bound time.Duration, cond func() error, diag func() string) {
+func UntilDiag(t testing.TB, what string, bound time.Duration, cond func() error, diag func() string) time.Duration {
 	t.Helper()
 	if bound <= 0 {
 		bound = DefaultBound
 	}
-	deadline := time.Now().Add(bound)
+	start := time.Now()
+	deadline := start.Add(bound)
 	for {
 		err := cond()
 		if err == nil {
-			return
+			return time.Since(start)
 		}
 		if time.Now().After(deadline) {
 			if diag != nil {
