@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
 	"s3mesh/gateway/replicate"
+	"s3mesh/gateway/upkeep"
 	"time"
 
 	"github.com/ipfs/boxo/exchange"
@@ -149,11 +151,12 @@ type Config struct {
 // 1 MiB leaves) in flight per reader.
 const DefaultFetchWindow = 16
 
-// maxFetchWindow bounds Config.FetchWindow: 1024 blocks of up to 2 MiB.
-const maxFetchWindow = 1024
+// maxFetchWindow bounds Config.FetchWindow: 1024 blocks of up to 2 MiB,
+// as it bounds the replication window.
+const maxFetchWindow = replicate.MaxWindow
 
 // DefaultFetchTimeout is Config.FetchTimeout's default: 30 seconds.
-const DefaultFetchTimeout = 30 * time.Second
+const DefaultFetchTimeout = fetch.DefaultTimeout
 
 // Replication defaults (see package replicate).
 const (
@@ -165,7 +168,7 @@ const (
 
 // DefaultMultipartMaxAge is the age at which an abandoned multipart upload
 // is aborted when Config.MultipartMaxAge is zero: 7 days.
-const DefaultMultipartMaxAge = 7 * 24 * time.Hour
+const DefaultMultipartMaxAge = upkeep.DefaultMultipartMaxAge
 
 func (c Config) withDefaults() Config {
 	if c.DataDir == "" {

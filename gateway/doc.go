@@ -69,8 +69,8 @@
 //
 // Node implements [s3mesh/s3api.MultipartStore]. Each part is imported as
 // a PUT body is, into a DAG of its own, made durable, then recorded. Upload
-// and part records live in an [UploadStore], local to the node and never
-// replicated (the namespace's local index, a [PebbleNamespace], keeps them
+// and part records live in a [namespace.UploadStore], local to the node and never
+// replicated (the namespace's local index, a [namespace.PebbleNamespace], keeps them
 // in its database under prefixes of their own, so listing uploads by key
 // and parts by number are range scans). Completion copies no content: it
 // writes a UnixFS file node whose children are the part roots (a balanced
@@ -82,14 +82,14 @@
 //
 // # Namespace
 //
-// The node's namespace is a [CRDTNamespace]: buckets and records
+// The node's namespace is a [namespace.CRDTNamespace]: buckets and records
 // replicated between offices as a Merkle-CRDT (deltas stored as blocks and
 // fetched over the exchange, heads broadcast on Config.PubSub), with a
 // local index in a Pebble database whose byte order is S3 key order (read
-// through [PebbleNamespace]), so ListObjects is a range scan that seeks
+// through [namespace.PebbleNamespace]), so ListObjects is a range scan that seeks
 // past each rolled-up common prefix. Without Config.PubSub it is the same
 // namespace with no peers. A data directory written by a version without
-// replication is migrated on first open (see crdtmigrate.go).
+// replication is migrated on first open (see package namespace).
 //
 // # Garbage collection and fsck
 //
@@ -109,7 +109,7 @@
 // serve each other, from a queue in the namespace's database that survives
 // restarts. [Node.ReplicationStatus] reports how complete the copy is. No
 // two reads of a node (GETs, the replicator) ask peers for the same block
-// at once. See replicate.go.
+// at once. See package replicate.
 //
 // Usage:
 //

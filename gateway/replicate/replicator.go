@@ -64,7 +64,7 @@ import (
 //
 // # Fetch
 //
-// See replfetch.go: per object, the dag-pb nodes first, then the missing
+// See fetch.go: per object, the dag-pb nodes first, then the missing
 // raw leaves in this node's own order, at most Config.ReplicationWindow
 // at once through one Bitswap session; Config.ReplicationObjects objects at
 // once. An attempt that fails (no reachable peer sends a block within
