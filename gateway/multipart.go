@@ -215,7 +215,10 @@ func contentMD5(ctx context.Context, c *content) (string, error) {
 // in.Conditions again and publishes the object record through the
 // namespace; only then does it delete the upload and its parts. A crash
 // leaves the upload, or the object, or both (the janitor ends the upload),
-// never a half object. An empty part list is
+// never a half object. The upload's end remembers what the completion
+// answered for namespace.CompletedRetention: a retry with the same part
+// list (an SDK retries when an answer was lost) answers the same. An
+// empty part list is
 // s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
 // change the object: the listed ETags name the parts validated.
 func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
@@ -231,6 +234,13 @@ func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
 	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	u, stored, _, err := n.uploads.Parts(ctx, ref, 0, 0)
+	if errors.Is(err, s3err.ErrNoSuchUpload) {
+		// A retry of a completion whose answer was lost answers the same.
+		if done, derr := n.idx.CompletedUpload(ctx, ref); derr == nil && done.SameParts(listedParts(in.Parts)) {
+			return &s3api.ObjectInfo{Bucket: in.Bucket, Key: in.Key, Size: done.Size, ETag: done.ETag,
+				CID: done.Root, Checksums: cloneMap(done.Checksums), LastModified: done.Completed}, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -319,7 +329,9 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 	}); err != nil {
 		return nil, err
 	}
-	if err := n.uploads.AbortUpload(ctx, ref); err != nil && !errors.Is(err, s3err.ErrNoSuchUpload) && !errors.Is(err, s3err.ErrNoSuchBucket) {
+	done := &namespace.CompletedUpload{UploadRef: ref, Parts: listedParts(in.Parts), Root: rec.Root, Size: rec.Size,
+		ETag: rec.ETag, Checksums: rec.Checksums, Completed: rec.LastModified}
+	if err := n.idx.EndCompletedUpload(ctx, done); err != nil && !errors.Is(err, s3err.ErrNoSuchUpload) && !errors.Is(err, s3err.ErrNoSuchBucket) {
 		// The object is committed; the janitor ends the upload later.
 		n.cfg.Logger.Warn("multipart upload completed but its record was not removed", "bucket", in.Bucket, "upload_id", in.UploadID, "err", err)
 	}
@@ -329,6 +341,16 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 	info.Checksums = cloneMap(info.Checksums)
 	info.PartSizes = append([]int64(nil), sizes...)
 	return info, nil
+}
+
+// listedParts returns a completion's part list as "number:etag", the form
+// a completed upload remembers it in.
+func listedParts(list []s3api.CompletedPart) []string {
+	out := make([]string, len(list))
+	for i, p := range list {
+		out[i] = fmt.Sprintf("%d:%s", p.PartNumber, strings.Trim(p.ETag, `"`))
+	}
+	return out
 }
 
 // validateParts checks the listed parts against the stored ones (sorted by

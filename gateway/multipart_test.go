@@ -646,3 +646,60 @@ s3mesh_gateway_multipart_uploads_total{event="created"} 3
 		t.Error(err)
 	}
 }
+
+// TestCompleteRetried: a completion retried with the same parts (its first
+// answer lost) answers the same, even after the key was overwritten; with
+// other parts, another key or after CompletedRetention it is NoSuchUpload,
+// as is an upload that was aborted.
+func TestCompleteRetried(t *testing.T) {
+	t.Parallel()
+	var now atomic.Int64
+	now.Store(fixedTime.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	n := newTestNode(t, Config{NoSync: true, Clock: clock})
+	mustBucket(t, n, "b")
+	ctx := context.Background()
+	id := createUpload(t, n, "b", "k")
+	p1 := uploadPart(t, n, "b", "k", id, 1, bytes.NewReader(randBytes(1, s3api.MinPartSize)), s3api.MinPartSize)
+	p2 := uploadPart(t, n, "b", "k", id, 2, strings.NewReader("tail"), 4)
+	first := complete(t, n, "b", "k", id, p1, p2)
+	put(t, n, "b", "k", []byte("overwritten since"))
+
+	again := complete(t, n, "b", "k", id, p1, p2)
+	if again.ETag != first.ETag || again.CID != first.CID || again.Size != first.Size {
+		t.Fatalf("retried completion = %+v, first %+v", again, first)
+	}
+	retry := func(key string, parts ...*s3api.PartInfo) error {
+		list := make([]s3api.CompletedPart, len(parts))
+		for i, p := range parts {
+			list[i] = s3api.CompletedPart{PartNumber: p.PartNumber, ETag: p.ETag}
+		}
+		_, err := n.CompleteMultipartUpload(ctx, &s3api.CompleteMultipartUploadInput{Bucket: "b", Key: key, UploadID: id, Parts: list})
+		return err
+	}
+	for name, err := range map[string]error{
+		"fewer parts": retry("k", p1),
+		"another key": retry("other", p1, p2),
+	} {
+		if !errors.Is(err, s3err.ErrNoSuchUpload) {
+			t.Errorf("%s: %v, want NoSuchUpload", name, err)
+		}
+	}
+
+	aborted := createUpload(t, n, "b", "a")
+	if err := n.AbortMultipartUpload(ctx, "b", "a", aborted); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.CompleteMultipartUpload(ctx, &s3api.CompleteMultipartUploadInput{Bucket: "b", Key: "a", UploadID: aborted,
+		Parts: []s3api.CompletedPart{{PartNumber: 1, ETag: p1.ETag}}}); !errors.Is(err, s3err.ErrNoSuchUpload) {
+		t.Errorf("completing an aborted upload: %v, want NoSuchUpload", err)
+	}
+
+	now.Add(int64(namespace.CompletedRetention + time.Minute))
+	if _, err := n.upkeep.SweepUploads(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := retry("k", p1, p2); !errors.Is(err, s3err.ErrNoSuchUpload) {
+		t.Errorf("after the retention: %v, want NoSuchUpload", err)
+	}
+}

@@ -32,6 +32,9 @@ import (
 //
 //	u/<bucket>/<key>\x00<id>      upload record
 //	p/<bucket>/<id>/<number>      part record
+//	k/<bucket>/<id>               completed upload: what its completion
+//	                              answered, kept CompletedRetention so that
+//	                              a retried completion answers the same
 //
 // Handed out to other owners (see Keyspace):
 //
@@ -47,6 +50,7 @@ const (
 	prefixPrune   = "s/"
 	prefixUpload  = "u/"
 	prefixPart    = "p/"
+	prefixDone    = "k/"
 	prefixStage   = "m/"
 	prefixCRDT    = "/crdt"
 	prefixReplica = "r/"

@@ -369,5 +369,9 @@ func (n *PebbleNamespace) deleteBucketUploads(ctx context.Context, b *pebble.Bat
 	if err := b.DeleteRange(pp, upperBound(pp), nil); err != nil {
 		return 0, err
 	}
+	dp := completedPrefix(bucket)
+	if err := b.DeleteRange(dp, upperBound(dp), nil); err != nil {
+		return 0, err
+	}
 	return c, nil
 }

@@ -36,7 +36,8 @@ func every(ctx context.Context, first, interval time.Duration, fn func()) {
 // Config.MultipartMaxAge before Config.Clock's now, and returns how many it
 // aborted. It scans every bucket's upload records (uploads in progress are
 // few next to objects). An upload that ends while the sweep runs is not an
-// error.
+// error. It also forgets the completed uploads older than
+// namespace.CompletedRetention (see CompleteMultipartUpload's retries).
 func (n *Upkeep) SweepUploads(ctx context.Context) (int, error) {
 	cutoff := n.cfg.Clock().Add(-n.cfg.MultipartMaxAge)
 	buckets, err := n.ns.ListBuckets(ctx)
@@ -45,6 +46,9 @@ func (n *Upkeep) SweepUploads(ctx context.Context) (int, error) {
 	}
 	aborted := 0
 	var errs []error
+	if _, err := n.idx.SweepCompleted(ctx, n.cfg.Clock().Add(-namespace.CompletedRetention)); err != nil {
+		errs = append(errs, err)
+	}
 	for _, b := range buckets {
 		expired, err := n.expiredUploads(ctx, b.Name, cutoff)
 		if errors.Is(err, s3err.ErrNoSuchBucket) {
