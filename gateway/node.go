@@ -118,7 +118,7 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
-	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer}, bs.Blockstore(), cfg.Exchange)
+	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer, Logger: cfg.Logger}, bs.Blockstore(), cfg.Exchange)
 	if err != nil {
 		m.unregister()
 		closeBlocks()

@@ -205,6 +205,11 @@ func (r *Read) GetSource(c cid.Cid) (blocks.Block, bool, error) {
 	b, err := f.blocks.Get(r.ctx, c)
 	switch {
 	case err == nil:
+		if verr := dag.Verify(c, b); verr != nil {
+			// Never served: a good copy from a peer replaces it, or the
+			// read fails.
+			return f.repair(r.ctx, c, verr)
+		}
 		f.m.blockReads.WithLabelValues("hit").Inc()
 		f.m.blockReadBytes.WithLabelValues("hit").Add(float64(len(b.RawData())))
 		return b, false, nil
@@ -268,4 +273,42 @@ func (r *Read) watch(ctx context.Context, cancel context.CancelCauseFunc, start 
 			t.Reset(timeout - idle)
 		}
 	}
+}
+
+// repair handles block c found corrupt in the local store (bad, the
+// verification's error): it is counted and logged, a good copy is fetched
+// from peers (verified, within Config.Timeout) and stored in its place,
+// and returned as fetched from a peer. With no good copy, the read fails
+// with an Unavailable error naming c.
+func (f *Fetcher) repair(ctx context.Context, c cid.Cid, bad error) (blocks.Block, bool, error) {
+	f.m.corrupt.Inc()
+	f.m.blockReads.WithLabelValues("error").Inc()
+	f.cfg.Logger.Warn("a block stored on this node is corrupt; fetching a good copy from peers", "cid", c, "err", bad)
+	if f.once == nil {
+		return nil, false, Unavailable(c, fmt.Errorf("the stored copy is corrupt and this node has no peers: %w", bad))
+	}
+	fctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	defer cancel()
+	start := time.Now()
+	b, err := f.FetchFresh(fctx, c)
+	if err == nil {
+		err = dag.Verify(c, b)
+	}
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, false, fmt.Errorf("repair block %s: %w", c, context.Cause(ctx))
+		}
+		return nil, false, Unavailable(c, fmt.Errorf("the stored copy is corrupt (%w) and no reachable peer provided a good one: %w", bad, err))
+	}
+	// The store skips a block it has: remove the bad copy first.
+	if err := f.blocks.DeleteBlock(ctx, c); err != nil {
+		return nil, false, fmt.Errorf("repair block %s: %w", c, err)
+	}
+	if err := f.blocks.Put(ctx, b); err != nil {
+		return nil, false, fmt.Errorf("repair block %s: %w", c, err)
+	}
+	f.m.repaired.Inc()
+	f.m.fetchDur.Observe(time.Since(start).Seconds())
+	f.cfg.Logger.Info("a corrupt block was replaced by a good copy from a peer", "cid", c)
+	return b, true, nil
 }

@@ -3,6 +3,7 @@ package fetch
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/ipfs/boxo/blockservice"
@@ -25,14 +26,20 @@ type Config struct {
 	// read never fails and a block no reachable peer provides fails within
 	// about Timeout. Zero means DefaultTimeout.
 	Timeout time.Duration
-	// Registerer receives the fetcher's metrics (s3mesh_gateway_block_*).
-	// nil registers nothing.
+	// Registerer receives the fetcher's metrics (s3mesh_gateway_block_*,
+	// s3mesh_gateway_*_blocks_total). nil registers nothing.
 	Registerer prometheus.Registerer
+	// Logger receives what the fetcher finds wrong (corrupt blocks). nil
+	// discards.
+	Logger *slog.Logger
 }
 
 func (c Config) withDefaults() Config {
 	if c.Timeout == 0 {
 		c.Timeout = DefaultTimeout
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
 	}
 	return c
 }

@@ -15,8 +15,11 @@ type metrics struct {
 	blockReadBytes *prometheus.CounterVec
 	fetchDur       prometheus.Histogram
 	rejected       prometheus.Counter
-	registered     []prometheus.Collector
-	reg            prometheus.Registerer
+	// corrupt counts blocks found corrupt in the local store when read,
+	// repaired those replaced by a good copy from a peer.
+	corrupt, repaired prometheus.Counter
+	registered        []prometheus.Collector
+	reg               prometheus.Registerer
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -38,12 +41,20 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "blocks_rejected_total",
 			Help: "Blocks from the exchange dropped because their content does not hash to their CID or they were not asked for.",
 		}),
+		corrupt: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "corrupt_blocks_total",
+			Help: "Blocks read from the local store whose content did not hash to their CID (never served).",
+		}),
+		repaired: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "gateway", Name: "repaired_blocks_total",
+			Help: "Corrupt blocks of the local store replaced, when read, by a verified copy from a peer.",
+		}),
 		reg: reg,
 	}
 	if reg == nil {
 		return m, nil
 	}
-	for _, c := range []prometheus.Collector{m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected} {
+	for _, c := range []prometheus.Collector{m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected, m.corrupt, m.repaired} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register fetch metrics: %w", err)
