@@ -43,7 +43,7 @@ type StreamLine struct {
 
 // GCProgress is gateway.GCProgress on the wire.
 type GCProgress struct {
-	Phase         string `json:"phase"` // waiting, mark, sweep
+	Phase         string `json:"phase"` // mark, sweep
 	TotalBlocks   int64  `json:"total_blocks"`
 	Roots         int64  `json:"roots"`
 	MarkedBlocks  int64  `json:"marked_blocks"`

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/upkeep"
 
 	"github.com/ipfs/boxo/ipld/unixfs/importer/helpers"
 	"github.com/ipfs/go-cid"
@@ -18,7 +19,7 @@ import (
 // intermediate file nodes of at most that many links each, level by level,
 // so every part root sits at the same depth and no node exceeds a few KiB
 // per 174 links. The new nodes are durable when it returns.
-func (n *Node) assembleParts(ctx context.Context, parts []namespace.PartRecord) (cid.Cid, error) {
+func (n *Node) assembleParts(ctx context.Context, w *upkeep.Write, parts []namespace.PartRecord) (cid.Cid, error) {
 	level := make([]dag.Child, len(parts))
 	for i, p := range parts {
 		c, err := cid.Decode(p.Root)
@@ -31,7 +32,7 @@ func (n *Node) assembleParts(ctx context.Context, parts []namespace.PartRecord) 
 	if err != nil {
 		return cid.Undef, err
 	}
-	if err := n.dag.AddMany(ctx, nodes); err != nil {
+	if err := w.DAG(n.dag).AddMany(ctx, nodes); err != nil {
 		return cid.Undef, fmt.Errorf("write object root: %w", err)
 	}
 	if err := n.blocks.Sync(ctx); err != nil {

@@ -8,6 +8,8 @@ import (
 
 	"s3mesh/s3api"
 	"s3mesh/s3api/s3err"
+
+	"github.com/ipfs/go-cid"
 )
 
 var (
@@ -19,10 +21,14 @@ var (
 // root CID, so no content is copied. The source version read is the one
 // copied even if the source is overwritten before the copy commits.
 func (n *Node) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3api.ObjectInfo, error) {
-	defer n.holdWrites()() // no GC between reading the source and the commit
+	w := n.upkeep.BeginWrite()
+	defer w.End()
 	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
 	if err != nil {
 		return nil, fmt.Errorf("copy %s/%s: source: %w", in.Bucket, in.Key, err)
+	}
+	if root, err := cid.Decode(src.Root); err == nil {
+		w.Note(root) // GC spares the source's DAG until the copy commits
 	}
 	if in.SourceETag != "" && in.SourceETag != src.ETag {
 		return nil, fmt.Errorf("copy %s/%s: source etag %s, want %s: %w", in.Bucket, in.Key, src.ETag, in.SourceETag, s3err.ErrPreconditionFailed)

@@ -7,15 +7,19 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"os"
 	"s3mesh/gateway/dag"
+	"s3mesh/gateway/internal/gwtest"
 	"s3mesh/gateway/namespace"
 	"s3mesh/gateway/upkeep"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/ipfs/boxo/ipld/merkledag"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -293,7 +297,7 @@ func TestGCRemovesExactlyTheOrphans(t *testing.T) {
 			if wantRes := (GCResult{Scanned: int64(len(afterFailed)), Live: int64(len(want)), Removed: int64(len(garbage)), FreedBytes: freed, Duration: res.Duration}); res != wantRes {
 				t.Errorf("GC = %+v, want %+v", res, wantRes)
 			}
-			if !slices.Equal(phases, []string{upkeep.GCPhaseWaiting, upkeep.GCPhaseMark, upkeep.GCPhaseSweep}) {
+			if !slices.Equal(phases, []string{upkeep.GCPhaseMark, upkeep.GCPhaseSweep}) {
 				t.Errorf("progress phases %v", phases)
 			}
 			for key, data := range live {
@@ -347,100 +351,186 @@ s3mesh_gc_runs_total 2
 	}
 }
 
-// TestGCOneAtATime: GC waits for writes in flight; meanwhile a second GC
-// or an Fsck is refused, and a GC whose context ends while it waits gives
-// up.
+// TestGCOneAtATime: GC does not wait for writes in flight, and spares
+// what they noted; while it runs a second GC or an Fsck is refused, and a
+// GC whose context ends stops.
 func TestGCOneAtATime(t *testing.T) {
 	t.Parallel()
 	n := newTestNode(t, Config{NoSync: true})
 	mustBucket(t, n, "b")
-	release := n.holdWrites() // a write in flight
-	waiting := make(chan struct{})
+	ctx := context.Background()
+	// A write in flight has stored a block it has not committed yet.
+	w := n.upkeep.BeginWrite()
+	nd := merkledag.NodeWithData([]byte("a block of a write in flight"))
+	if err := w.DAG(n.dag).Add(ctx, nd); err != nil {
+		t.Fatal(err)
+	}
+	marking := make(chan struct{})
+	resume := make(chan struct{})
 	var once sync.Once
 	done := make(chan error, 1)
 	go func() {
-		_, err := n.GC(context.Background(), func(p GCProgress) {
-			if p.Phase == upkeep.GCPhaseWaiting {
-				once.Do(func() { close(waiting) })
+		_, err := n.GC(ctx, func(p GCProgress) {
+			if p.Phase == upkeep.GCPhaseMark {
+				once.Do(func() { close(marking); <-resume })
 			}
 		})
 		done <- err
 	}()
-	<-waiting
-	if _, err := n.GC(context.Background(), nil); !errors.Is(err, ErrMaintenanceRunning) {
+	<-marking
+	if _, err := n.GC(ctx, nil); !errors.Is(err, ErrMaintenanceRunning) {
 		t.Errorf("second GC: %v, want ErrMaintenanceRunning", err)
 	}
-	if _, err := n.Fsck(context.Background(), FsckOptions{}, nil); !errors.Is(err, ErrMaintenanceRunning) {
+	if _, err := n.Fsck(ctx, FsckOptions{}, nil); !errors.Is(err, ErrMaintenanceRunning) {
 		t.Errorf("Fsck during GC: %v, want ErrMaintenanceRunning", err)
 	}
-	release()
+	put(t, n, "b", "during", []byte("a write while GC runs")) // does not wait
+	close(resume)
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
+	if ok, _ := n.blocks.Blockstore().Has(ctx, nd.Cid()); !ok {
+		t.Fatal("GC removed a block a write in flight noted")
+	}
+	if got := readObject(t, n, "b", "during"); string(got) != "a write while GC runs" {
+		t.Fatalf("object written during GC: %q", got)
+	}
+	w.End()
+	// Once the write ended without committing, its block is garbage.
+	if _, err := n.GC(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	if ok, _ := n.blocks.Blockstore().Has(ctx, nd.Cid()); ok {
+		t.Fatal("the block of an abandoned write survived GC")
+	}
 
-	release = n.holdWrites()
-	ctx, cancel := context.WithCancel(context.Background())
+	cctx, cancel := context.WithCancel(ctx)
 	go func() {
-		_, err := n.GC(ctx, func(p GCProgress) {
-			if p.Phase == upkeep.GCPhaseWaiting {
+		_, err := n.GC(cctx, func(p GCProgress) {
+			if p.Phase == upkeep.GCPhaseMark {
 				cancel()
 			}
 		})
 		done <- err
 	}()
 	if err := <-done; !errors.Is(err, context.Canceled) {
-		t.Errorf("GC cancelled while waiting: %v", err)
+		t.Errorf("GC cancelled in its mark: %v", err)
 	}
-	release()
-	// The abandoned lock attempt is released: writes and GC go on.
 	put(t, n, "b", "k", []byte("after"))
-	if _, err := n.GC(context.Background(), nil); err != nil {
+	if _, err := n.GC(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
 }
 
-// TestGCConcurrentWrites runs GCs while writers put, overwrite, copy and
-// delete objects whose content repeats (so new writes reuse blocks that
-// earlier ones left as garbage), and checks nothing live is lost.
+// TestGCConcurrentWrites runs GCs while writers put, overwrite, copy,
+// complete multipart uploads and delete objects whose content repeats (so
+// new writes reuse blocks that earlier ones left as garbage), and checks
+// nothing live is lost: each write reads back at once, and every object at
+// the end.
 func TestGCConcurrentWrites(t *testing.T) {
 	t.Parallel()
+	gcSoak(t, 25, time.Minute)
+}
+
+// TestGCSoakHeavy is TestGCConcurrentWrites for minutes (S3MESH_GC_SOAK,
+// default 2m): GC runs back to back the whole time. Only with S3MESH_HEAVY.
+func TestGCSoakHeavy(t *testing.T) {
+	gwtest.Heavy(t, "runs GC continuously for minutes under concurrent writers")
+	d := 2 * time.Minute
+	if s := os.Getenv("S3MESH_GC_SOAK"); s != "" {
+		var err error
+		if d, err = time.ParseDuration(s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gcSoak(t, 1_000_000, d)
+}
+
+// gcSoak runs 4 writers of at most rounds writes each, for at most d,
+// beside GCs run back to back.
+func gcSoak(t *testing.T, rounds int, d time.Duration) {
 	n := newTestNode(t, Config{ChunkSize: 512, NoSync: true})
 	mustBucket(t, n, "b")
 	ctx := context.Background()
-	const writers, rounds, variants = 4, 25, 5
+	const writers, variants = 4, 5
 	content := func(v int) []byte { return randBytes(uint64(100+v), 4<<10+v*700) }
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(d)
 	var wg sync.WaitGroup
 	final := make([]map[string][]byte, writers)
 	errs := make(chan error, writers+1)
+	var writes atomic.Int64
 	for w := range writers {
 		final[w] = map[string][]byte{}
 		wg.Go(func() {
+			fail := func(err error) { errs <- err }
+			check := func(key string) bool {
+				got, err := readObjectErr(ctx, n, "b", key)
+				if err != nil || !bytes.Equal(got, final[w][key]) {
+					fail(fmt.Errorf("%s read back right after its write: %v (bytes equal %v)", key, err, bytes.Equal(got, final[w][key])))
+					return false
+				}
+				return true
+			}
 			for i := range rounds {
 				if time.Now().After(deadline) {
 					return
 				}
+				writes.Add(1)
 				key := fmt.Sprintf("w%d/k%d", w, i%7)
 				v := (w + i) % variants
 				if _, err := n.PutObject(ctx, &s3api.PutObjectInput{Bucket: "b", Key: key, Body: bytes.NewReader(content(v)), Size: int64(len(content(v)))}); err != nil {
-					errs <- err
+					fail(err)
 					return
 				}
 				final[w][key] = content(v)
-				switch i % 4 {
+				if !check(key) {
+					return
+				}
+				switch i % 5 {
 				case 1:
 					if err := n.DeleteObject(ctx, "b", key); err != nil {
-						errs <- err
+						fail(err)
 						return
 					}
 					delete(final[w], key)
 				case 2:
 					cp := fmt.Sprintf("w%d/copy%d", w, i%3)
 					if _, err := n.CopyObject(ctx, &s3api.CopyObjectInput{Bucket: "b", Key: cp, SourceBucket: "b", SourceKey: key}); err != nil {
-						errs <- err
+						fail(err)
 						return
 					}
 					final[w][cp] = content(v)
+					if !check(cp) {
+						return
+					}
+				case 3:
+					mp := fmt.Sprintf("w%d/mp%d", w, i%2)
+					id, err := n.CreateMultipartUpload(ctx, &s3api.CreateMultipartUploadInput{Bucket: "b", Key: mp})
+					if err != nil {
+						fail(err)
+						return
+					}
+					// One part (a last part has no minimum size): imported,
+					// or copied from key's DAG.
+					var p *s3api.PartInfo
+					if i%2 == 0 {
+						p, err = n.UploadPart(ctx, &s3api.UploadPartInput{Bucket: "b", Key: mp, UploadID: id, PartNumber: 1, Body: bytes.NewReader(content(v)), Size: int64(len(content(v)))})
+					} else {
+						p, err = n.UploadPartCopy(ctx, &s3api.UploadPartCopyInput{Bucket: "b", Key: mp, UploadID: id, PartNumber: 1, SourceBucket: "b", SourceKey: key, Length: -1})
+					}
+					if err != nil {
+						fail(err)
+						return
+					}
+					if _, err := n.CompleteMultipartUpload(ctx, &s3api.CompleteMultipartUploadInput{Bucket: "b", Key: mp, UploadID: id,
+						Parts: []s3api.CompletedPart{{PartNumber: 1, ETag: p.ETag}}}); err != nil {
+						fail(err)
+						return
+					}
+					final[w][mp] = content(v)
+					if !check(mp) {
+						return
+					}
 				}
 			}
 		})
@@ -450,7 +540,7 @@ func TestGCConcurrentWrites(t *testing.T) {
 	runs := 0
 	go func() {
 		defer close(gcDone)
-		for range 50 {
+		for range 1_000_000 {
 			select {
 			case <-stop:
 				return
@@ -473,7 +563,7 @@ func TestGCConcurrentWrites(t *testing.T) {
 	if _, err := n.GC(ctx, nil); err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("%d GCs ran beside the writes", runs)
+	t.Logf("%d GCs ran beside %d writes", runs, writes.Load())
 	for w := range writers {
 		for key, data := range final[w] {
 			if !bytes.Equal(readObject(t, n, "b", key), data) {
@@ -484,6 +574,20 @@ func TestGCConcurrentWrites(t *testing.T) {
 	if _, missing := deltaBlocks(t, n); missing != 0 {
 		t.Errorf("%d namespace deltas missing", missing)
 	}
+}
+
+// readObjectErr reads bucket/key on n whole.
+func readObjectErr(ctx context.Context, n *Node, bucket, key string) ([]byte, error) {
+	info, c, err := n.GetObject(ctx, bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	r, err := c.Open(ctx, 0, info.Size)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	return io.ReadAll(r)
 }
 
 // TestGCStopsOnUnreadableLiveNode: a live dag-pb node that does not match

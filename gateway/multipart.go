@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/upkeep"
 	"strings"
 
 	"github.com/ipfs/go-cid"
@@ -87,8 +88,9 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
-	defer n.holdWrites()() // no GC between the first block and the commit
-	res, _, err := n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
+	w := n.upkeep.BeginWrite() // GC spares what it notes
+	defer w.End()
+	res, _, err := n.importBody(ctx, w, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
 	n.metrics.partBytes.Add(float64(res.Size))
 	if err != nil {
 		return nil, op(err)
@@ -138,7 +140,8 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
 		return nil, op(err)
 	}
-	defer n.holdWrites()() // no GC between reading the source and the commit
+	w := n.upkeep.BeginWrite()
+	defer w.End()
 	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
 	if err != nil {
 		return nil, op(err)
@@ -157,6 +160,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	if err != nil {
 		return nil, op(fmt.Errorf("source record root: %w", err))
 	}
+	w.Note(root) // GC spares the source's DAG until the part commits
 	c := &content{n: n, root: root, size: size}
 	p := &namespace.PartRecord{Number: in.PartNumber, Size: length}
 	if in.Offset == 0 && length == size {
@@ -182,7 +186,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 		return nil, op(err)
 	}
 	defer r.Close()
-	res, _, err := n.importBody(ctx, r, length, nil, n.chunkerFor(ctx, in.Bucket))
+	res, _, err := n.importBody(ctx, w, r, length, nil, n.chunkerFor(ctx, in.Bucket))
 	n.metrics.partBytes.Add(float64(res.Size))
 	if err != nil {
 		return nil, op(err)
@@ -222,8 +226,9 @@ func contentMD5(ctx context.Context, c *content) (string, error) {
 // s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
 // change the object: the listed ETags name the parts validated.
 func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
-	defer n.holdWrites()() // no GC between reading the parts and the commit
-	info, err := n.completeMultipartUpload(ctx, in)
+	w := n.upkeep.BeginWrite() // GC spares the new root's DAG
+	defer w.End()
+	info, err := n.completeMultipartUpload(ctx, w, in)
 	if err != nil {
 		return nil, fmt.Errorf("complete multipart upload %s/%s: %w", in.Bucket, in.Key, err)
 	}
@@ -231,7 +236,7 @@ func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 	return info, nil
 }
 
-func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
+func (n *Node) completeMultipartUpload(ctx context.Context, w *upkeep.Write, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
 	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	u, stored, _, err := n.uploads.Parts(ctx, ref, 0, 0)
 	if errors.Is(err, s3err.ErrNoSuchUpload) {
@@ -290,7 +295,7 @@ func (n *Node) completeMultipartUpload(ctx context.Context, in *s3api.CompleteMu
 		sizes[i] = p.Size
 		total += p.Size
 	}
-	root, err := n.assembleParts(ctx, parts)
+	root, err := n.assembleParts(ctx, w, parts)
 	if err != nil {
 		return nil, err
 	}

@@ -198,7 +198,9 @@ func TestAssemblePartsUnixFS(t *testing.T) {
 				whole = append(whole, datas[j]...)
 				stop[cid.MustParse(pool[j].Root)] = true
 			}
-			root, err := n.assembleParts(ctx, parts)
+			w := n.upkeep.BeginWrite()
+			root, err := n.assembleParts(ctx, w, parts)
+			w.End()
 			if err != nil {
 				t.Fatal(err)
 			}

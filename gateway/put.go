@@ -10,6 +10,7 @@ import (
 	"maps"
 	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
+	"s3mesh/gateway/upkeep"
 	"time"
 
 	"s3mesh/s3api"
@@ -29,13 +30,14 @@ import (
 // body (see adoptCID): the DAG is fetched whole, within Config.FetchTimeout
 // per block, kept in the local block store, and committed like a PUT body's.
 func (n *Node) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
-	defer n.holdWrites()() // no GC between the first block and the commit
-	info, result, err := n.putObject(ctx, in)
+	w := n.upkeep.BeginWrite() // GC spares what it notes
+	defer w.End()
+	info, result, err := n.putObject(ctx, w, in)
 	n.metrics.puts.WithLabelValues(result).Inc()
 	return info, err
 }
 
-func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, string, error) {
+func (n *Node) putObject(ctx context.Context, w *upkeep.Write, in *s3api.PutObjectInput) (*s3api.ObjectInfo, string, error) {
 	// Fail fast on a missing bucket or a condition that already fails;
 	// both are checked again atomically with the commit.
 	cur, err := n.ns.GetObject(ctx, in.Bucket, in.Key)
@@ -57,10 +59,10 @@ func (n *Node) putObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.
 	var res dag.Result
 	var result string
 	if in.CID != "" {
-		res, result, err = n.adoptCID(ctx, in.CID, in.Body, in.ContentMD5)
+		res, result, err = n.adoptCID(ctx, w, in.CID, in.Body, in.ContentMD5)
 	} else {
 		start := time.Now()
-		res, result, err = n.importBody(ctx, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
+		res, result, err = n.importBody(ctx, w, in.Body, in.Size, in.ContentMD5, n.chunkerFor(ctx, in.Bucket))
 		n.metrics.putBytes.Add(float64(res.Size))
 		if err == nil {
 			n.metrics.importDur.Observe(time.Since(start).Seconds())
@@ -131,8 +133,8 @@ func putCheck(c s3api.PutConditions) namespace.PutCheck {
 // s3err.ErrBadDigest). On failure result is "aborted" when the body, its
 // size or its digest failed, otherwise "error"; a body's read error is
 // returned unwrapped.
-func (n *Node) importBody(ctx context.Context, body io.Reader, size int64, contentMD5 []byte, split dag.ChunkerSpec) (res dag.Result, result string, err error) {
-	res, err = dag.Import(ctx, n.dag, body, split)
+func (n *Node) importBody(ctx context.Context, w *upkeep.Write, body io.Reader, size int64, contentMD5 []byte, split dag.ChunkerSpec) (res dag.Result, result string, err error) {
+	res, err = dag.Import(ctx, w.DAG(n.dag), body, split)
 	if err != nil {
 		if res.BodyErr {
 			return res, "aborted", err

@@ -12,6 +12,7 @@ import (
 	"github.com/ipfs/go-cid"
 
 	"s3mesh/gateway/dag"
+	"s3mesh/gateway/upkeep"
 	"s3mesh/s3api/s3err"
 )
 
@@ -28,7 +29,7 @@ import (
 // s3err.ErrInvalidArgument; a block that cannot be had is ServiceUnavailable
 // naming it (ErrBlockUnavailable); a non-empty body is
 // s3err.ErrInvalidRequest; a digest mismatch s3err.ErrBadDigest.
-func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD5 []byte) (dag.Result, string, error) {
+func (n *Node) adoptCID(ctx context.Context, w *upkeep.Write, s string, body io.Reader, contentMD5 []byte) (dag.Result, string, error) {
 	var res dag.Result
 	root, err := cid.Decode(s)
 	if err != nil {
@@ -50,6 +51,7 @@ func (n *Node) adoptCID(ctx context.Context, s string, body io.Reader, contentMD
 		return res, "rejected", s3err.New(s3err.ErrInvalidArgument,
 			fmt.Sprintf("CID %s has codec %#x; only a UnixFS file (dag-pb) or a raw block can become an object.", root, codec))
 	}
+	w.Note(root) // GC spares its DAG as it is stored
 	nd, err := n.getNode(ctx, root)
 	if err != nil {
 		return res, "error", fmt.Errorf("adopt %s: %w", root, err)

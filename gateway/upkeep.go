@@ -10,6 +10,12 @@ import (
 // Fsck runs on the node: they run one at a time.
 var ErrMaintenanceRunning = upkeep.ErrMaintenanceRunning
 
+// GC phases, as GCProgress.Phase reports them.
+const (
+	GCPhaseMark  = upkeep.GCPhaseMark
+	GCPhaseSweep = upkeep.GCPhaseSweep
+)
+
 // Upkeep's reports and options, as the Node's API speaks them (see package
 // upkeep).
 type (
@@ -40,9 +46,3 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) { return n.upk
 
 // BlockUsage returns the latest ScanUsage's result.
 func (n *Node) BlockUsage() BlockUsage { return n.upkeep.BlockUsage() }
-
-// holdWrites is called by a write that adds or references blocks before
-// it writes its first block or reads the record it references; it calls
-// release once its record or part is committed, or once it failed. GC
-// does not run in between.
-func (n *Node) holdWrites() (release func()) { return n.upkeep.HoldWrites() }

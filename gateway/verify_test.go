@@ -67,9 +67,9 @@ func TestCorruptLocalBlockNeverServed(t *testing.T) {
 	a := net.NewNode(t, func(c *gateway.Config) {
 		c.ChunkSize = 64 << 10
 		c.Registerer = regA
-		c.FetchTimeout = 10 * time.Second
+		c.FetchTimeout = 2 * time.Second
 	})
-	b := net.NewNode(t, func(c *gateway.Config) { c.Registerer = regB; c.FetchTimeout = 10 * time.Second })
+	b := net.NewNode(t, func(c *gateway.Config) { c.Registerer = regB })
 	net.Connect(a, b)
 	mustBucket(t, a, b)
 	data := randomBytes(7, 1<<20)

@@ -248,8 +248,6 @@ func seconds(s float64) string {
 // negative when unknown.
 func gcProgressText(p admin.GCProgress) (text string, frac float64) {
 	switch p.Phase {
-	case "waiting":
-		return "gc: waiting for writes in flight to finish", -1
 	case "mark":
 		return fmt.Sprintf("gc: marking: %d live blocks found from %d roots", p.MarkedBlocks, p.Roots), -1
 	}

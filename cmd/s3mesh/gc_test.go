@@ -257,7 +257,6 @@ func TestPrintFsck(t *testing.T) {
 		text string
 		frac float64
 	}{
-		{admin.GCProgress{Phase: "waiting"}, "gc: waiting for writes in flight to finish", -1},
 		{admin.GCProgress{Phase: "mark", MarkedBlocks: 5, Roots: 2}, "gc: marking: 5 live blocks found from 2 roots", -1},
 		{admin.GCProgress{Phase: "sweep", ScannedBlocks: 5, TotalBlocks: 10, RemovedBlocks: 1, FreedBytes: 2048}, "gc: sweeping: 5 of 10 blocks scanned, 1 removed (2.0 KiB)", 0.5},
 	} {

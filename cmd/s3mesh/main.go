@@ -102,7 +102,7 @@ Commands:
   peers      list a running node's peers: connected, static, RTT, address
   status     show a running node's status: peer ID, uptime, peers, blocks
   ui         print a link that opens a running node's status page in a browser
-  gc         remove the blocks a running node no longer needs (writes wait meanwhile)
+  gc         remove the blocks a running node no longer needs (writes go on meanwhile)
   fsck       verify a running node's objects block by block; --repair fetches
              good copies of missing or corrupt blocks from peers
   bucket     bucket settings: "bucket replicate NAME [--off]" makes every office

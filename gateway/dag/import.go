@@ -115,7 +115,8 @@ func (h *hashingReader) Read(p []byte) (int, error) {
 // once every write it started has ended, and later writes fail without
 // writing. ipld.Batch.Commit stops waiting for the writes in flight when
 // one fails or its context ends, and without this they would go on after
-// the write's release of the GC lock (see holdWrites), and after Close.
+// the import returned (and its write ended, see upkeep.Write), and after
+// Close.
 type awaitedAdds struct {
 	ipld.DAGService
 	mu      sync.Mutex

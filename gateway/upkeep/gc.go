@@ -27,8 +27,6 @@ var ErrLiveBlockUnreadable = errors.New("a live block cannot be read")
 
 // GC phases, in order, as GCProgress.Phase reports them.
 const (
-	// GCPhaseWaiting: waiting for the writes in flight to commit.
-	GCPhaseWaiting = "waiting"
 	// GCPhaseMark: finding the live blocks.
 	GCPhaseMark = "mark"
 	// GCPhaseSweep: enumerating the stored blocks and removing the others.
@@ -45,7 +43,7 @@ const gcReportEvery = 256
 
 // GCProgress describes a garbage collection in progress.
 type GCProgress struct {
-	// Phase is GCPhaseWaiting, GCPhaseMark or GCPhaseSweep.
+	// Phase is GCPhaseMark or GCPhaseSweep.
 	Phase string
 	// Total is the number of blocks stored when the collection started.
 	Total int64
@@ -77,26 +75,10 @@ type GCResult struct {
 
 // gcState is the node's garbage collection state. The zero value is ready.
 type gcState struct {
-	// writers is held shared by every write that adds or references
-	// blocks, from before its first block is written (or its source is
-	// read) until its record or part is committed, and exclusively by GC
-	// from its mark to the end of its sweep.
-	writers sync.RWMutex
 	// busy is held by the running GC or Fsck.
 	busy sync.Mutex
 	// deltas are the namespace deltas in flight (see deltaTracker).
 	deltas deltaTracker
-}
-
-// holdWrites is called by a write that adds or references blocks
-// (PutObject, UploadPart, UploadPartCopy, CompleteMultipartUpload,
-// CopyObject) before it writes its first block or reads the record whose
-// content it references; the write calls release once its record or part
-// is committed, or once it failed. GC does not run in between. Calls MUST
-// NOT nest: a goroutine holding it must not call it again.
-func (n *Upkeep) holdWrites() (release func()) {
-	n.gc.writers.RLock()
-	return n.gc.writers.RUnlock
 }
 
 // GC removes from the local block store every block that nothing on this
@@ -123,17 +105,14 @@ func (n *Upkeep) holdWrites() (release func()) {
 // object. Memory: about 100 bytes per live block, plus the CIDs of the
 // garbage (the sweep collects them, then deletes them in batches).
 //
-// Concurrency: GC follows IPFS's GC lock. It waits for the writes in
-// flight (see holdWrites) to commit, then holds every new write that adds
-// or references blocks until its sweep ends, so no write can rely on a
-// block the sweep is about to delete: a PUT whose chunks already exist
-// (identical content) or a copy naming a root keeps them live by its
-// committed record. The cost: writes wait while GC runs, and once GC is
-// waiting for a long upload to finish, new writes wait behind it too. Run
-// it when writes are few. Reads go on; a read of an object overwritten or
-// deleted before GC, or blocks fetched from peers meanwhile that no record
-// names, may lose their blocks and fail or fetch them again. GC and Fsck
-// run one at a time: a second call returns ErrMaintenanceRunning.
+// Concurrency: GC runs beside writes and reads, holding nothing for its
+// mark: writes note the blocks they rely on (see writes.go), and each
+// batch of the sweep spares what the notes made since reach. Writes wait
+// only while a batch of at most gcDeleteBatch blocks is deleted. Reads go
+// on; a read of an object overwritten or deleted before GC, or blocks
+// fetched from peers meanwhile that no record names, may lose their
+// blocks and fail or fetch them again. GC and Fsck run one at a time: a
+// second call returns ErrMaintenanceRunning.
 //
 // When ctx ends, GC stops at once in its mark, or after the current batch
 // in its sweep, and returns what it removed with an error wrapping
@@ -149,16 +128,10 @@ func (n *Upkeep) GC(ctx context.Context, progress func(GCProgress)) (GCResult, e
 	if progress != nil {
 		report = progress
 	}
-	p := &GCProgress{Phase: GCPhaseWaiting, Total: n.blocks.Stats().Blocks}
-	report(*p)
-	var res GCResult
-	err := n.lockWriters(ctx)
-	if err == nil {
-		func() {
-			defer n.gc.writers.Unlock()
-			res, err = n.collect(ctx, p, report)
-		}()
-	}
+	p := &GCProgress{Total: n.blocks.Stats().Blocks}
+	n.startRun()
+	res, err := n.collect(ctx, p, report)
+	n.endRun()
 	res.Duration = time.Since(start)
 	n.gcm.observe(res)
 	if err != nil {
@@ -169,27 +142,7 @@ func (n *Upkeep) GC(ctx context.Context, progress func(GCProgress)) (GCResult, e
 	return res, nil
 }
 
-// lockWriters takes the writers lock exclusively, or gives up when ctx
-// ends (the lock is then released as soon as it is had).
-func (n *Upkeep) lockWriters(ctx context.Context) error {
-	locked := make(chan struct{})
-	go func() {
-		n.gc.writers.Lock()
-		close(locked)
-	}()
-	select {
-	case <-locked:
-		return nil
-	case <-ctx.Done():
-		go func() {
-			<-locked
-			n.gc.writers.Unlock()
-		}()
-		return fmt.Errorf("waiting for writes in flight: %w", context.Cause(ctx))
-	}
-}
-
-// collect marks and sweeps; the caller holds the writers lock.
+// collect marks and sweeps; the caller registered the run (startRun).
 func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgress)) (GCResult, error) {
 	p.Phase = GCPhaseMark
 	report(*p)
@@ -216,19 +169,6 @@ func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgr
 			report(*p)
 		}
 	}
-	// A namespace delta stored after the mark noted its CID first (see
-	// trackingDAG): one noted now is in flight, not garbage.
-	inFlight := map[string]bool{}
-	for _, c := range n.gc.deltas.snapshot() {
-		inFlight[string(c.Hash())] = true
-	}
-	garbage = slices.DeleteFunc(garbage, func(c cid.Cid) bool {
-		if inFlight[string(c.Hash())] {
-			p.Garbage--
-			return true
-		}
-		return false
-	})
 	res := GCResult{Scanned: p.Scanned, Live: p.Scanned - p.Garbage}
 	if err := done(); err != nil {
 		return res, err
@@ -238,7 +178,31 @@ func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgr
 	}
 	report(*p)
 	for i := 0; i < len(garbage); i += gcDeleteBatch {
-		removed, freed, err := n.blocks.DeleteBlocks(ctx, garbage[i:min(i+gcDeleteBatch, len(garbage))])
+		batch := garbage[i:min(i+gcDeleteBatch, len(garbage))]
+		var removed, freed int64
+		err := n.writesLocked(func(noted []cid.Cid) error {
+			// Spare what the writes noted since the last batch, and the
+			// namespace deltas now in flight (see trackingDAG).
+			for _, c := range noted {
+				if err := m.mark(ctx, c, func() string { return "a block a write relies on" }); err != nil {
+					return err
+				}
+			}
+			return n.gc.deltas.locked(func(inFlight func(mh string) bool) error {
+				batch = slices.DeleteFunc(slices.Clone(batch), func(c cid.Cid) bool {
+					k := string(c.Hash())
+					if m.live[k]&markLive != 0 || inFlight(k) {
+						p.Garbage--
+						res.Live++
+						return true
+					}
+					return false
+				})
+				var err error
+				removed, freed, err = n.blocks.DeleteBlocks(ctx, batch)
+				return err
+			})
+		})
 		p.Removed += removed
 		p.FreedBytes += freed
 		res.Removed, res.FreedBytes = p.Removed, p.FreedBytes
@@ -369,11 +333,14 @@ func (m *marker) mark(ctx context.Context, root cid.Cid, what func() string) err
 		if flags&markVisited != 0 {
 			continue
 		}
-		m.live[k] = flags | markLive | markVisited
+		m.live[k] = flags | markLive
 		b, err := bs.Get(ctx, c)
 		if ipld.IsNotFound(err) {
-			continue // not stored here: nothing below it is known
+			// Not stored here: nothing below it is known. Not visited: a
+			// write may store it and note it again.
+			continue
 		}
+		m.live[k] |= markVisited
 		if err == nil {
 			err = dag.Verify(c, b)
 		}

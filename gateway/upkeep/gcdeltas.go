@@ -81,6 +81,18 @@ func (t *deltaTracker) snapshot() []cid.Cid {
 	return out
 }
 
+// locked runs fn with the tracker locked (no delta can be noted
+// meanwhile), giving it whether a multihash is noted and not expired.
+func (t *deltaTracker) locked(fn func(inFlight func(mh string) bool) error) error {
+	now := time.Now()
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return fn(func(mh string) bool {
+		p, ok := t.pending[mh]
+		return ok && !now.After(p.expires)
+	})
+}
+
 // forget drops the noted deltas for which live returns true.
 func (t *deltaTracker) forget(live func(mh string) bool) {
 	t.mu.Lock()

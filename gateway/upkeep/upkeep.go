@@ -78,9 +78,11 @@ func (c Config) Validate() error {
 // Upkeep is the node's maintenance: garbage collection (GC), fsck
 // (Fsck), the owned/cached usage scan (ScanUsage) and the multipart
 // janitor. It reads the live roots from the namespace, never its keys.
-// Writes that add or reference blocks hold HoldWrites while they do. Its
-// methods are safe for concurrent use.
+// Writes that add or reference blocks note them in a Write (BeginWrite),
+// so that GC runs beside them (see writes.go). Its methods are safe for
+// concurrent use.
 type Upkeep struct {
+	writeState
 	cfg    Config
 	blocks *blockstore.Store
 	gc     gcState
@@ -112,6 +114,7 @@ func New(cfg Config, blocks *blockstore.Store) (*Upkeep, error) {
 	}
 	cfg = cfg.withDefaults()
 	u := &Upkeep{cfg: cfg, blocks: blocks, gcm: newGCMetrics(), usage: &usageState{}, stop: func() {}}
+	u.writes = map[*Write]struct{}{}
 	if cfg.Registerer != nil {
 		for _, c := range append(u.gcm.collectors(), usageCollectors(u.usage)...) {
 			if err := cfg.Registerer.Register(c); err != nil {
@@ -171,8 +174,3 @@ func (n *Upkeep) Close() {
 func (n *Upkeep) TrackDeltas(d ipld.DAGService) ipld.DAGService {
 	return &trackingDAG{DAGService: d, t: &n.gc.deltas, has: n.blocks.Blockstore().Has}
 }
-
-// HoldWrites is called by a write that adds or references blocks before
-// it writes its first block or reads the record whose content it
-// references (see holdWrites).
-func (n *Upkeep) HoldWrites() (release func()) { return n.holdWrites() }
