@@ -125,7 +125,8 @@ type api struct {
 	p2p         P2P
 	blocks      Blocks
 	namespace   func(context.Context) gateway.NamespaceStatus
-	usage       func() gateway.BlockUsage // nil: no usage in the status
+	usage       func() gateway.BlockUsage  // nil: no usage in the status
+	cache       func() gateway.CacheStatus // nil: no cache in the status
 	started     time.Time
 	now         func() time.Time
 	version     string
@@ -156,7 +157,7 @@ func New(cfg Config, node *gateway.Node, p2p P2P, blocks Blocks) (*Server, error
 		return nil, errors.New("admin: node, p2p and blocks are required")
 	}
 	a := &api{
-		p2p: p2p, blocks: blocks, namespace: node.NamespaceStatus, usage: node.BlockUsage,
+		p2p: p2p, blocks: blocks, namespace: node.NamespaceStatus, usage: node.BlockUsage, cache: node.CacheStatus,
 		started: cfg.Clock(), now: cfg.Clock, version: cfg.Version, dataDir: cfg.DataDir, endpoint: cfg.Endpoint,
 		ipfsGateway: cfg.IPFSGateway,
 		buckets:     newBucketStats(node.Namespace()),

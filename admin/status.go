@@ -52,6 +52,20 @@ type StatusResponse struct {
 	Namespace      NamespaceStatus `json:"namespace"`
 	Disk           *DiskStatus     `json:"disk"`  // the data directory's file system; null when unknown
 	Usage          *UsageStatus    `json:"usage"` // owned and cached blocks; null before the first usage scan
+	Cache          *CacheStatus    `json:"cache"` // the cache budget and the free space kept; null when unknown
+}
+
+// CacheStatus is the status's "cache" (see gateway.CacheStatus).
+type CacheStatus struct {
+	BudgetBytes   int64  `json:"budget_bytes"` // 0: no budget
+	UsedBytes     int64  `json:"used_bytes"`
+	MinFreeBytes  int64  `json:"min_free_bytes"` // 0: not watched
+	DiskFreeBytes uint64 `json:"disk_free_bytes"`
+	WritesRefused bool   `json:"writes_refused"` // the disk is below min_free
+	Hits          int64  `json:"hits"`
+	Misses        int64  `json:"misses"`
+	EvictedBlocks int64  `json:"evicted_blocks"`
+	EvictedBytes  int64  `json:"evicted_bytes"`
 }
 
 // NamespaceStatus is the replicated namespace's part of the status (see
@@ -169,6 +183,11 @@ func (a *api) status(ctx context.Context) StatusResponse {
 		IPFSGateway:    a.ipfsGateway,
 		Disk:           diskOf(a.dataDir),
 		Usage:          a.usageStatus(),
+	}
+	if a.cache != nil {
+		c := a.cache()
+		out.Cache = &CacheStatus{BudgetBytes: c.Budget, UsedBytes: c.Used, MinFreeBytes: c.MinFree, DiskFreeBytes: c.DiskFree,
+			WritesRefused: c.Full, Hits: c.Hits, Misses: c.Misses, EvictedBlocks: c.Evicted, EvictedBytes: c.EvictedBytes}
 	}
 	if a.blocks != nil {
 		st := a.blocks.Stats()

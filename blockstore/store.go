@@ -133,6 +133,9 @@ func (s *Store) countExisting(ctx context.Context) error {
 	return nil
 }
 
+// Path returns the directory the store keeps its blocks in.
+func (s *Store) Path() string { return s.cfg.Path }
+
 // Blockstore returns the block store. Blocks it has accepted are durable
 // once a later Sync returns nil.
 func (s *Store) Blockstore() bstore.Blockstore { return s.outer }

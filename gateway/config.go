@@ -145,7 +145,21 @@ type Config struct {
 	// ReplicationObjects is how many objects the replicator fetches at
 	// once, 1..64. Default DefaultReplicationObjects (2).
 	ReplicationObjects int
+	// CacheBudget bounds, in bytes, the blocks the node holds only because
+	// it read them (not written here, not of a replicated bucket, not of
+	// a multipart upload in progress): over it, the least recently read
+	// are evicted (see package upkeep). Zero or negative: no budget.
+	CacheBudget int64
+	// MinFree is the free space, in bytes, kept on the block store's
+	// disk: below it, cached blocks are evicted first, and writes of new
+	// data fail with InsufficientStorage (507) until there is room; reads,
+	// listings and deletes go on. Zero means DefaultMinFree (1 GiB);
+	// negative turns it off.
+	MinFree int64
 }
+
+// DefaultMinFree is Config.MinFree's default: 1 GiB.
+const DefaultMinFree = upkeep.DefaultMinFree
 
 // DefaultFetchWindow is Config.FetchWindow's default: 16 blocks (16 MiB of
 // 1 MiB leaves) in flight per reader.

@@ -21,6 +21,9 @@ var (
 // root CID, so no content is copied. The source version read is the one
 // copied even if the source is overwritten before the copy commits.
 func (n *Node) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3api.ObjectInfo, error) {
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
+		return nil, fmt.Errorf("copy %s/%s: %w", in.Bucket, in.Key, err)
+	}
 	w := n.upkeep.BeginWrite()
 	defer w.End()
 	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"sync"
 
 	"github.com/ipfs/go-cid"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -52,14 +53,25 @@ func (c *content) Open(ctx context.Context, offset, length int64) (io.ReadCloser
 	if c.bucket != "" && c.n.repl != nil {
 		opts.Before = func(ctx context.Context) { c.n.repl.AwaitClaim(ctx, c.bucket, c.key, c.root.String()) }
 	}
+	// No eviction removes the object's blocks while it is read.
+	done := c.n.upkeep.Reading(c.root)
 	r := dag.NewRangeReader(ctx, c.n.fetch.NewRead(ctx), c.root, offset, length, opts)
-	return &countingReader{ReadCloser: r, count: c.n.metrics.getBytes}, nil
+	return &countingReader{ReadCloser: r, count: c.n.metrics.getBytes, done: done}, nil
 }
 
-// countingReader counts the bytes read through it.
+// countingReader counts the bytes read through it, and calls done once
+// closed.
 type countingReader struct {
 	io.ReadCloser
 	count prometheus.Counter
+	done  func()
+	once  sync.Once
+}
+
+func (c *countingReader) Close() error {
+	err := c.ReadCloser.Close()
+	c.once.Do(c.done)
+	return err
 }
 
 func (c *countingReader) Read(p []byte) (int, error) {

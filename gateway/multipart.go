@@ -47,6 +47,9 @@ func (n *Node) newUploadID(now int64) string {
 // CreateMultipartUpload implements s3api.MultipartStore. The upload is
 // recorded in the node's local UploadStore.
 func (n *Node) CreateMultipartUpload(ctx context.Context, in *s3api.CreateMultipartUploadInput) (string, error) {
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
+		return "", fmt.Errorf("create multipart upload %s/%s: %w", in.Bucket, in.Key, err)
+	}
 	now := n.cfg.Clock().UTC()
 	u := &namespace.UploadRecord{
 		UploadRef:         namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: n.newUploadID(now.UnixNano())},
@@ -86,6 +89,9 @@ func (n *Node) UploadPart(ctx context.Context, in *s3api.UploadPartInput) (*s3ap
 	}
 	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
+		return nil, op(err)
+	}
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
 		return nil, op(err)
 	}
 	w := n.upkeep.BeginWrite() // GC spares what it notes
@@ -138,6 +144,9 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	}
 	ref := namespace.UploadRef{Bucket: in.Bucket, Key: in.Key, ID: in.UploadID}
 	if _, err := n.uploads.GetUpload(ctx, ref); err != nil {
+		return nil, op(err)
+	}
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
 		return nil, op(err)
 	}
 	w := n.upkeep.BeginWrite()
@@ -226,6 +235,9 @@ func contentMD5(ctx context.Context, c *content) (string, error) {
 // s3err.ErrMalformedXML. A part re-sent while Finalize runs does not
 // change the object: the listed ETags name the parts validated.
 func (n *Node) CompleteMultipartUpload(ctx context.Context, in *s3api.CompleteMultipartUploadInput) (*s3api.ObjectInfo, error) {
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
+		return nil, fmt.Errorf("complete multipart upload %s/%s: %w", in.Bucket, in.Key, err)
+	}
 	w := n.upkeep.BeginWrite() // GC spares the new root's DAG
 	defer w.End()
 	info, err := n.completeMultipartUpload(ctx, w, in)

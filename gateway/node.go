@@ -118,24 +118,25 @@ func New(cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n := &Node{cfg: cfg, blocks: bs, ownBlocks: ownBlocks, metrics: m}
-	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer, Logger: cfg.Logger}, bs.Blockstore(), cfg.Exchange)
+	n.upkeep, err = upkeep.New(upkeep.Config{
+		MultipartMaxAge: cfg.MultipartMaxAge, FetchTimeout: cfg.FetchTimeout, Clock: cfg.Clock,
+		OnUploadExpired: func() { m.uploads.WithLabelValues("expired").Inc() },
+		CacheBudget:     cfg.CacheBudget, MinFree: cfg.MinFree, DiskPath: bs.Path(),
+		Logger: cfg.Logger, Registerer: cfg.Registerer,
+	}, bs)
 	if err != nil {
+		m.unregister()
+		closeBlocks()
+		return nil, fmt.Errorf("new node: %w", err)
+	}
+	n.fetch, err = fetch.New(fetch.Config{Timeout: cfg.FetchTimeout, Registerer: cfg.Registerer, Logger: cfg.Logger, OnRead: n.upkeep.Touch}, bs.Blockstore(), cfg.Exchange)
+	if err != nil {
+		n.upkeep.Close()
 		m.unregister()
 		closeBlocks()
 		return nil, fmt.Errorf("new node: %w", err)
 	}
 	n.dag = merkledag.NewDAGService(n.fetch.BlockService())
-	n.upkeep, err = upkeep.New(upkeep.Config{
-		MultipartMaxAge: cfg.MultipartMaxAge, FetchTimeout: cfg.FetchTimeout, Clock: cfg.Clock,
-		OnUploadExpired: func() { m.uploads.WithLabelValues("expired").Inc() },
-		Logger:          cfg.Logger, Registerer: cfg.Registerer,
-	}, bs)
-	if err != nil {
-		n.fetch.Close()
-		m.unregister()
-		closeBlocks()
-		return nil, fmt.Errorf("new node: %w", err)
-	}
 	n.repl, err = replicate.New(replicate.Config{
 		Self: nodeID, Window: cfg.ReplicationWindow, Objects: cfg.ReplicationObjects,
 		FetchTimeout: cfg.FetchTimeout, ReplicatedBuckets: cfg.ReplicatedBuckets, Swarm: cfg.Swarm,
@@ -225,6 +226,9 @@ func (n *Node) ListBuckets(ctx context.Context) ([]s3api.BucketInfo, error) {
 
 // CreateBucket implements s3api.ObjectStore.
 func (n *Node) CreateBucket(ctx context.Context, in s3api.CreateBucketInput) error {
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
+		return fmt.Errorf("create bucket %s: %w", in.Bucket, err)
+	}
 	return n.ns.CreateBucket(ctx, BucketRecord{Name: in.Bucket, Created: n.cfg.Clock().UTC(), Location: in.Location})
 }
 

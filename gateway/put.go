@@ -11,6 +11,7 @@ import (
 	"s3mesh/gateway/dag"
 	"s3mesh/gateway/namespace"
 	"s3mesh/gateway/upkeep"
+	"syscall"
 	"time"
 
 	"s3mesh/s3api"
@@ -30,6 +31,10 @@ import (
 // body (see adoptCID): the DAG is fetched whole, within Config.FetchTimeout
 // per block, kept in the local block store, and committed like a PUT body's.
 func (n *Node) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api.ObjectInfo, error) {
+	if err := n.upkeep.EnsureSpace(ctx); err != nil {
+		n.metrics.puts.WithLabelValues("rejected").Inc()
+		return nil, fmt.Errorf("put %s/%s: %w", in.Bucket, in.Key, err)
+	}
 	w := n.upkeep.BeginWrite() // GC spares what it notes
 	defer w.End()
 	info, result, err := n.putObject(ctx, w, in)
@@ -134,12 +139,12 @@ func putCheck(c s3api.PutConditions) namespace.PutCheck {
 // size or its digest failed, otherwise "error"; a body's read error is
 // returned unwrapped.
 func (n *Node) importBody(ctx context.Context, w *upkeep.Write, body io.Reader, size int64, contentMD5 []byte, split dag.ChunkerSpec) (res dag.Result, result string, err error) {
-	res, err = dag.Import(ctx, w.DAG(n.dag), body, split)
+	res, err = dag.Import(ctx, w.DAG(n.dag), &spaceCheckedReader{r: body, check: n.upkeep.SpaceCheck()}, split)
 	if err != nil {
 		if res.BodyErr {
 			return res, "aborted", err
 		}
-		return res, "error", err
+		return res, "error", noSpace(err)
 	}
 	if size >= 0 && res.Size != size {
 		return res, "aborted", fmt.Errorf("read %d bytes, want %d: %w", res.Size, size, s3err.ErrIncompleteBody)
@@ -148,7 +153,33 @@ func (n *Node) importBody(ctx context.Context, w *upkeep.Write, body io.Reader, 
 		return res, "aborted", s3err.ErrBadDigest
 	}
 	if err := n.blocks.Sync(ctx); err != nil {
-		return res, "error", err
+		return res, "error", noSpace(err)
 	}
 	return res, "ok", nil
+}
+
+// spaceCheckedReader is a body that fails with InsufficientStorage once
+// the disk goes below the free space kept (see upkeep.SpaceCheck).
+type spaceCheckedReader struct {
+	r     io.Reader
+	n     int64
+	check func(stored int64) error
+}
+
+func (s *spaceCheckedReader) Read(p []byte) (int, error) {
+	if err := s.check(s.n); err != nil {
+		return 0, err
+	}
+	k, err := s.r.Read(p)
+	s.n += int64(k)
+	return k, err
+}
+
+// noSpace turns a write that failed because the disk is full (ENOSPC)
+// into InsufficientStorage; other errors pass unchanged.
+func noSpace(err error) error {
+	if errors.Is(err, syscall.ENOSPC) {
+		return &s3err.Error{Code: s3err.ErrInsufficientStorage, Err: err}
+	}
+	return err
 }

@@ -46,3 +46,18 @@ func (n *Node) ScanUsage(ctx context.Context) (BlockUsage, error) { return n.upk
 
 // BlockUsage returns the latest ScanUsage's result.
 func (n *Node) BlockUsage() BlockUsage { return n.upkeep.BlockUsage() }
+
+// The cache's reports (see package upkeep).
+type (
+	CacheStatus = upkeep.CacheStatus
+	EvictResult = upkeep.EvictResult
+)
+
+// Evict removes at least need bytes of cached blocks, least recently read
+// first (see upkeep.Upkeep.Evict); it waits for a GC or fsck that runs.
+func (n *Node) Evict(ctx context.Context, need int64) (EvictResult, error) {
+	return n.upkeep.Evict(ctx, need)
+}
+
+// CacheStatus returns the cache budget and use and the disk's free space.
+func (n *Node) CacheStatus() CacheStatus { return n.upkeep.CacheStatus() }

@@ -210,6 +210,18 @@ function renderStatus(st) {
   } else {
     setText('usage', 'not counted yet (the first count runs a minute after start)');
   }
+  if (st.cache) {
+    const c = st.cache;
+    const budget = c.budget_bytes > 0 ? 'of a ' + bytes(c.budget_bytes) + ' budget' : 'no budget';
+    let text = bytes(c.used_bytes) + ' evictable, ' + budget + '; ' + count(c.hits) + ' hits, ' + count(c.misses) +
+      ' misses; ' + count(c.evicted_blocks) + ' blocks (' + bytes(c.evicted_bytes) + ') evicted';
+    if (c.writes_refused) {
+      text += ' — WRITES REFUSED: the disk is below the ' + bytes(c.min_free_bytes) + ' kept free';
+    }
+    setText('cache', text);
+  } else {
+    setText('cache', '–');
+  }
   if (st.disk) {
     const used = st.disk.total_bytes - st.disk.free_bytes;
     const pctFree = st.disk.total_bytes > 0 ? (100 * st.disk.free_bytes) / st.disk.total_bytes : 0;

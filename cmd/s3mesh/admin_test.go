@@ -234,11 +234,14 @@ func TestAdminAPI(t *testing.T) {
 		st.PeersConnected < 1 || st.Blocks.Count < 1 || st.Blocks.Bytes < 17 || len(st.Addrs) == 0 || st.UptimeSeconds < 0 {
 		t.Errorf("status of A = %+v; want its ID, data dir, endpoint, a connected peer and the stored block", st)
 	}
+	if c := st.Cache; c == nil || c.BudgetBytes != 0 || c.MinFreeBytes != 1<<30 || c.DiskFreeBytes == 0 || c.WritesRefused {
+		t.Errorf("status of A's cache = %+v; want no budget, 1 GiB kept free of a disk with room", c)
+	}
 	human, err := runCLI(nodeEnv(nil), "status", "--endpoint", a.endpoint)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{`Peer ID\s+` + a.id, `Peers\s+1 connected, 0 static`, `IPFS gateway\s+off`, `Data\s+` + regexp.QuoteMeta(a.dir), `Blocks\s+[1-9]\d* \(`} {
+	for _, want := range []string{`Peer ID\s+` + a.id, `Peers\s+1 connected, 0 static`, `IPFS gateway\s+off`, `Data\s+` + regexp.QuoteMeta(a.dir), `Blocks\s+[1-9]\d* \(`, `Cache\s+.* used, no budget; \d+ hits, \d+ misses`} {
 		if !regexp.MustCompile(want).MatchString(human) {
 			t.Errorf("status output lacks %q:\n%s", want, human)
 		}

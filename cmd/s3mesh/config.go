@@ -28,6 +28,8 @@ const (
 	DefaultLogLevel        = "info"
 	DefaultLogFormat       = "text"
 	DefaultShutdownTimeout = 30 * time.Second
+	// DefaultMinFree is min_free's default: 1 GiB kept free.
+	DefaultMinFree         = "1GiB"
 	DefaultMultipartMaxAge = 7 * 24 * time.Hour
 	DefaultFetchTimeout    = 30 * time.Second
 	DefaultIPFSGateway     = admin.IPFSGatewayOff
@@ -94,6 +96,14 @@ type Config struct {
 	// default), "auth" (requests signed with the root credentials) or
 	// "open" (anyone who can reach the listener).
 	IPFSGateway string `yaml:"ipfs_gateway"`
+	// CacheSize bounds the blocks the node holds only because it read
+	// them: bytes (with a unit) or a percentage of the disk; "0" means no
+	// budget.
+	CacheSize string `yaml:"cache_size"`
+	// MinFree is the free space kept on the data directory's disk: below
+	// it, cached blocks are evicted and writes of new data are refused
+	// with 507 InsufficientStorage; "-1" turns it off.
+	MinFree string `yaml:"min_free"`
 	// ReplicatedBuckets are buckets marked replicated when the node starts
 	// (each one created later, when it is created): every office fetches
 	// and keeps their objects' blocks in the background.
@@ -114,6 +124,8 @@ func defaultConfig() Config {
 		FetchWindow:          gateway.DefaultFetchWindow,
 		PeerOutstandingBytes: exchange.DefaultMaxOutstandingBytesPerPeer,
 		IPFSGateway:          DefaultIPFSGateway,
+		CacheSize:            "0",
+		MinFree:              DefaultMinFree,
 		P2PListen:            []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
 	}
 }
@@ -149,6 +161,12 @@ func (c Config) Validate() error {
 	}
 	if c.PeerOutstandingBytes < 1<<20 {
 		return fmt.Errorf("peer_outstanding_bytes %d: must be at least 1048576 (one block)", c.PeerOutstandingBytes)
+	}
+	if _, err := parseDiskSize(c.CacheSize); err != nil {
+		return fmt.Errorf("cache_size: %w", err)
+	}
+	if _, err := parseDiskSize(c.MinFree); err != nil {
+		return fmt.Errorf("min_free: %w", err)
 	}
 	if c.MultipartMaxAge == 0 {
 		return errors.New("multipart_max_age: 0 would abort every upload at once; use a negative value to keep uploads for ever")
@@ -220,6 +238,8 @@ var settings = []setting{
 	{key: "ipfs_gateway", usage: "serve /ipfs/{cid} as a trustless IPFS gateway (raw blocks, CARs) on the S3 listener: off, auth (root credentials) or open (anyone)", value: func(c *Config) flag.Value { return (*stringValue)(&c.IPFSGateway) }},
 	{key: "fetch_window", usage: "blocks a read keeps requested ahead from peers (fill a long, fat link: about 2 × bandwidth × RTT / 1 MiB)", value: func(c *Config) flag.Value { return (*intValue)(&c.FetchWindow) }},
 	{key: "peer_outstanding_bytes", usage: "block bytes sent to one peer before it acknowledges earlier ones (at least bandwidth × RTT)", value: func(c *Config) flag.Value { return (*intValue)(&c.PeerOutstandingBytes) }},
+	{key: "cache_size", usage: "budget for blocks held only because they were read, least recently read evicted first: bytes (KB, KiB, MB, MiB, GB, GiB, TB, TiB) or a percentage of the disk such as 25% (0: no budget)", value: func(c *Config) flag.Value { return (*diskSizeValue)(&c.CacheSize) }},
+	{key: "min_free", usage: "free space kept on the data directory's disk: below it cached blocks are evicted and writes refused with 507 (bytes with a unit, or a percentage; -1: off)", value: func(c *Config) flag.Value { return (*diskSizeValue)(&c.MinFree) }},
 	{key: "mdns", usage: "discover other nodes on the LAN with mDNS", value: func(c *Config) flag.Value { return (*boolValue)(&c.MDNS) }},
 	{key: "office", usage: "this node's office name (letters, digits, . _ -): peers of the same office count as LAN traffic, others as WAN", value: func(c *Config) flag.Value { return (*stringValue)(&c.Office) }},
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},

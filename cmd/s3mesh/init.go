@@ -129,6 +129,8 @@ func yamlValue(v flag.Value) (value any, list bool, err error) {
 		return bool(*v), false, nil
 	case *durationValue:
 		return time.Duration(*v).String(), false, nil
+	case *diskSizeValue:
+		return string(*v), false, nil
 	case *listValue:
 		if *v == nil {
 			return nil, true, nil

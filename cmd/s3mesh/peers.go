@@ -213,6 +213,16 @@ func printStatus(w io.Writer, s admin.StatusResponse) error {
 	if s.Disk != nil {
 		fmt.Fprintf(tw, "Disk\t%s free of %s\n", humanBytes(int64(s.Disk.FreeBytes)), humanBytes(int64(s.Disk.TotalBytes)))
 	}
+	if c := s.Cache; c != nil {
+		budget := "no budget"
+		if c.BudgetBytes > 0 {
+			budget = "budget " + humanBytes(c.BudgetBytes)
+		}
+		fmt.Fprintf(tw, "Cache\t%s used, %s; %d hits, %d misses; %d blocks (%s) evicted\n", humanBytes(c.UsedBytes), budget, c.Hits, c.Misses, c.EvictedBlocks, humanBytes(c.EvictedBytes))
+		if c.WritesRefused {
+			fmt.Fprintf(tw, "Writes\tREFUSED: the disk is below the %s kept free\n", humanBytes(c.MinFreeBytes))
+		}
+	}
 	fmt.Fprintf(tw, "IPFS gateway\t%s\n", s.IPFSGateway)
 	ns := s.Namespace
 	fmt.Fprintf(tw, "Namespace\t%s: %d topic peers, %d heads, height %d, %d queued", ns.Network, ns.TopicPeers, ns.Heads, ns.MaxHeight, ns.QueuedJobs)

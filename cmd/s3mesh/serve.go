@@ -88,7 +88,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("start pubsub: %w", err)
 	}
 
+	_, diskTotal, err := blockstore.Disk(cfg.Data)
+	if err != nil {
+		return fmt.Errorf("open storage in %s: %w", cfg.Data, err)
+	}
+	cacheSize, _ := parseDiskSize(cfg.CacheSize) // checked by Validate
+	minFree, _ := parseDiskSize(cfg.MinFree)
 	node, err := gateway.New(gateway.Config{
+		CacheBudget:       cacheSize.resolve(diskTotal),
+		MinFree:           minFree.resolve(diskTotal),
 		DataDir:           cfg.Data,
 		ChunkSize:         cfg.ChunkSize,
 		Chunker:           cfg.Chunker,

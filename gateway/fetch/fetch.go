@@ -176,6 +176,10 @@ func verifiedGetMany(ctx context.Context, f exchange.Fetcher, ks []cid.Cid, reje
 // session, which spreads the read's wants over the peers that have its
 // blocks. A fetched block is stored locally by the blockservice.
 type Read struct {
+	// Keep marks a read whose blocks the node keeps (the replicator's),
+	// as Config.OnRead reports it. Set it before the first Get.
+	Keep bool
+
 	f   *Fetcher
 	ctx context.Context // the read's context, carrying the session
 	// last is when a block of this read last arrived from the exchange, in
@@ -201,6 +205,14 @@ func (r *Read) Get(c cid.Cid) (blocks.Block, error) {
 
 // GetSource is Get that also reports whether the block came from a peer.
 func (r *Read) GetSource(c cid.Cid) (blocks.Block, bool, error) {
+	b, fromPeer, err := r.get(c)
+	if err == nil && r.f.cfg.OnRead != nil {
+		r.f.cfg.OnRead(c, len(b.RawData()), fromPeer, r.Keep)
+	}
+	return b, fromPeer, err
+}
+
+func (r *Read) get(c cid.Cid) (blocks.Block, bool, error) {
 	f := r.f
 	b, err := f.blocks.Get(r.ctx, c)
 	switch {

@@ -32,6 +32,9 @@ type Config struct {
 	// Logger receives what the fetcher finds wrong (corrupt blocks). nil
 	// discards.
 	Logger *slog.Logger
+	// OnRead, when not nil, is called for each block a Read returns: its
+	// size, whether it came from a peer, and the Read's Keep.
+	OnRead func(c cid.Cid, size int, fromPeer, keep bool)
 }
 
 func (c Config) withDefaults() Config {

@@ -94,7 +94,18 @@ func (n *Net) NewReplicatedNode(t testing.TB, mods ...func(*gateway.Config)) *No
 
 func (n *Net) newNode(t testing.TB, replicated bool, mods []func(*gateway.Config)) *Node {
 	t.Helper()
-	dir := t.TempDir()
+	return n.newNodeIn(t, t.TempDir(), replicated, mods)
+}
+
+// NewReplicatedNodeIn is NewReplicatedNode with the node's data (blocks
+// and namespace) in dir, which the test made (a small file system, say).
+func (n *Net) NewReplicatedNodeIn(t testing.TB, dir string, mods ...func(*gateway.Config)) *Node {
+	t.Helper()
+	return n.newNodeIn(t, dir, true, mods)
+}
+
+func (n *Net) newNodeIn(t testing.TB, dir string, replicated bool, mods []func(*gateway.Config)) *Node {
+	t.Helper()
 	h, err := n.mn.GenPeer()
 	if err != nil {
 		t.Fatalf("new node: %v", err)

@@ -103,6 +103,7 @@ func (r *Replicator) fetchObject(ctx context.Context, bucket, key string, e repl
 		return fmt.Errorf("%w: record root %q: %v", errReplDropped, e.Root, err)
 	}
 	f := &replFetch{r: r, a: a, writer: e.Writer, ctx: ctx, read: r.fetch.NewRead(ctx)}
+	f.read.Keep = true // a replicated bucket's blocks are kept, not cache
 	f.last.Store(time.Now().UnixNano())
 	watchDone := make(chan struct{})
 	var wg sync.WaitGroup

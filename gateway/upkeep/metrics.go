@@ -64,3 +64,38 @@ func usageCollectors(u *usageState) []prometheus.Collector {
 		}),
 	}
 }
+
+// cacheMetrics are the cache's and the disk's collectors.
+type cacheMetrics struct {
+	budget, used          prometheus.GaugeFunc
+	diskFree              prometheus.Gauge
+	cacheFetched          prometheus.Counter
+	evicted, evictedBytes prometheus.Counter
+	refused               prometheus.Counter
+}
+
+func newCacheMetrics(u *Upkeep) *cacheMetrics {
+	const ns, sub = "s3mesh", "cache"
+	return &cacheMetrics{
+		budget: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "budget_bytes",
+			Help: "The cache budget: bytes of blocks this node may hold only because it read them (0: none)."},
+			func() float64 { return float64(max(u.cfg.CacheBudget, 0)) }),
+		used: prometheus.NewGaugeFunc(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "bytes",
+			Help: "Bytes of evictable blocks (read from peers, or unreferenced): counted by each eviction and usage scan, plus the bytes fetched for reads since."},
+			func() float64 { return float64(u.cacheUse()) }),
+		diskFree: prometheus.NewGauge(prometheus.GaugeOpts{Namespace: ns, Subsystem: sub, Name: "disk_free_bytes",
+			Help: "Free bytes of the block store's disk at the last check against the minimum free space."}),
+		cacheFetched: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "fetched_bytes_total",
+			Help: "Bytes fetched from peers for reads that do not keep them (cache fills)."}),
+		evicted: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "evicted_blocks_total",
+			Help: "Cached blocks evicted, least recently read first, for the cache budget or the minimum free space."}),
+		evictedBytes: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "evicted_bytes_total",
+			Help: "Bytes of the cached blocks evicted."}),
+		refused: prometheus.NewCounter(prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "writes_refused_total",
+			Help: "Writes refused with InsufficientStorage because the disk was below the minimum free space."}),
+	}
+}
+
+func (m *cacheMetrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.budget, m.used, m.diskFree, m.cacheFetched, m.evicted, m.evictedBytes, m.refused}
+}

@@ -38,6 +38,18 @@ type Config struct {
 	// OnUploadExpired, when not nil, is called for each upload the
 	// janitor aborts.
 	OnUploadExpired func()
+	// CacheBudget bounds, in bytes, the blocks this node holds only
+	// because it read them (see cache.go): over it, the least recently
+	// read are evicted. Zero or negative: no budget.
+	CacheBudget int64
+	// MinFree is the free space, in bytes, kept on the disk holding
+	// DiskPath: below it cached blocks are evicted and writes of new data
+	// fail with InsufficientStorage. Zero means DefaultMinFree; negative
+	// turns it off.
+	MinFree int64
+	// DiskPath is a path on the disk the blocks are stored on (the block
+	// store's directory). Empty: the free space is not watched.
+	DiskPath string
 	// Logger receives upkeep's messages. nil discards.
 	Logger *slog.Logger
 	// Registerer receives the s3mesh_gc_* and s3mesh_blockstore_* usage
@@ -57,6 +69,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = time.Now
+	}
+	if c.MinFree == 0 {
+		c.MinFree = DefaultMinFree
 	}
 	if c.OnUploadExpired == nil {
 		c.OnUploadExpired = func() {}
@@ -87,6 +102,8 @@ type Upkeep struct {
 	blocks *blockstore.Store
 	gc     gcState
 	gcm    *gcMetrics
+	cm     *cacheMetrics
+	cache  cacheState
 	usage  *usageState
 	reg    []prometheus.Collector
 
@@ -115,8 +132,13 @@ func New(cfg Config, blocks *blockstore.Store) (*Upkeep, error) {
 	cfg = cfg.withDefaults()
 	u := &Upkeep{cfg: cfg, blocks: blocks, gcm: newGCMetrics(), usage: &usageState{}, stop: func() {}}
 	u.writes = map[*Write]struct{}{}
+	u.cache.access = map[string]int64{}
+	u.cache.reads = map[*openRead]struct{}{}
+	u.cache.wake = make(chan struct{}, 1)
+	u.cm = newCacheMetrics(u)
 	if cfg.Registerer != nil {
-		for _, c := range append(u.gcm.collectors(), usageCollectors(u.usage)...) {
+		cs := append(u.gcm.collectors(), usageCollectors(u.usage)...)
+		for _, c := range append(cs, u.cm.collectors()...) {
 			if err := cfg.Registerer.Register(c); err != nil {
 				u.unregister()
 				return nil, fmt.Errorf("register upkeep metrics: %w", err)
@@ -155,6 +177,9 @@ func (n *Upkeep) Start(ns *namespace.CRDTNamespace, f *fetch.Fetcher) {
 	}
 	if n.cfg.UsageScanInterval > 0 {
 		n.loops.Go(func() { n.usageLoop(ctx, n.cfg.UsageScanInterval) })
+	}
+	if n.cfg.CacheBudget > 0 || (n.cfg.MinFree > 0 && n.cfg.DiskPath != "") {
+		n.loops.Go(func() { n.evictLoop(ctx) })
 	}
 }
 

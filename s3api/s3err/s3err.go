@@ -108,6 +108,10 @@ const (
 	// ErrClientClosed is not an AWS code: it records, in metrics and logs, a
 	// request whose client went away. Nothing is sent for it.
 	ErrClientClosed Code = "ClientClosed"
+	// ErrInsufficientStorage is not an AWS code: the node's disk is below
+	// the free space its operator keeps (507, as WebDAV and other S3
+	// servers answer a full store). Reads, listings and deletes go on.
+	ErrInsufficientStorage Code = "InsufficientStorage"
 )
 
 type entry struct {
@@ -178,6 +182,7 @@ var table = map[Code]entry{
 	ErrCrossLocationLoggingProhibited:     {http.StatusForbidden, "Cross-location logging not allowed."},
 	ErrIllegalLocationConstraintException: {http.StatusBadRequest, "The location constraint is not valid for this endpoint."},
 	ErrClientClosed:                       {499, "Client closed the request."},
+	ErrInsufficientStorage:                {http.StatusInsufficientStorage, "This node is short of disk space and takes no new data; reads, listings and deletes go on. Retry once space is freed."},
 }
 
 // Error is an S3 error with a client-safe message and an optional internal
