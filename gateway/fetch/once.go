@@ -9,6 +9,7 @@ import (
 	"github.com/ipfs/boxo/exchange"
 	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
+	ipld "github.com/ipfs/go-ipld-format"
 )
 
 // onceExchange makes the node fetch each block from peers once, whichever
@@ -107,7 +108,11 @@ func (s *onceFetcher) GetBlock(ctx context.Context, c cid.Cid) (blocks.Block, er
 			if err != nil {
 				return nil, err
 			}
-			return s.o.store.Get(ctx, c)
+			b, err := s.o.store.Get(ctx, c)
+			if ipld.IsNotFound(err) {
+				continue // evicted or collected since Has: fetch it
+			}
+			return b, err
 		}
 		fl := &flight{done: make(chan struct{})}
 		st.flights[c] = fl
