@@ -115,11 +115,15 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("store metrics: %w", err)
 	}
 	s3h, err := s3api.New(s3api.Config{
-		Credentials: s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
-		Region:      cfg.Region,
-		Domains:     cfg.Domains,
-		Logger:      logger.With("component", "s3api"),
-		Registerer:  reg,
+		Credentials:     s3api.Credentials{AccessKey: creds.AccessKey, SecretKey: creds.SecretKey},
+		Region:          cfg.Region,
+		Domains:         cfg.Domains,
+		Logger:          logger.With("component", "s3api"),
+		Registerer:      reg,
+		BodyIdleTimeout: cfg.BodyIdleTimeout,
+		RequestTimeout:  cfg.RequestTimeout,
+		MaxRequests:     cfg.MaxRequests,
+		MaxHeaderBytes:  cfg.MaxHeaderBytes,
 	}, store)
 	if err != nil {
 		return fmt.Errorf("s3 api: %w", err)
@@ -154,12 +158,17 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return fmt.Errorf("status page: %w", err)
 	}
 	var ready atomic.Bool
-	srv := &http.Server{
-		Handler:           rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway, ui: ui}),
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	srv, err := s3api.NewServer(s3api.ServerConfig{
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		WriteIdleTimeout:  cfg.WriteIdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		MaxConns:          cfg.MaxConns,
+		Logger:            logger,
+	}, rootHandler(root{s3: s3h, reg: reg, ready: &ready, admin: admin, ipfs: ipfs, ipfsMode: cfg.IPFSGateway, ui: ui}))
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("http server: %w", err)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
