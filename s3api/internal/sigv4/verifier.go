@@ -72,6 +72,12 @@ type Config struct {
 	// even when the bucket is not in the path. nil means every request is
 	// path style. It MUST be safe for concurrent use.
 	VirtualHostBucket func(r *http.Request) string
+	// MustSign are further lower-case header name prefixes (beside
+	// "x-amz-", always required) whose headers a Signature Version 4 must
+	// sign, such as a server's own request headers. Signature Version 2
+	// signs no such header, so a V2 request carrying one fails with
+	// AccessDenied.
+	MustSign []string
 }
 
 func (c Config) withDefaults() Config {
@@ -232,7 +238,7 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	if a.Credential.Region != v.cfg.Region {
 		return nil, errorf(CodeAuthorizationHeaderMalformed, "The authorization header is malformed; the region '%s' is wrong; expecting '%s'", truncate(a.Credential.Region), v.cfg.Region)
 	}
-	if err := checkSigned(r, a.SignedHeaders); err != nil {
+	if err := checkSigned(r, a.SignedHeaders, v.cfg.MustSign); err != nil {
 		return nil, err
 	}
 	secret, ok := v.cfg.Credentials(a.Credential.AccessKey)
@@ -280,7 +286,7 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*Resul
 	if p.Credential.Region != v.cfg.Region {
 		return nil, errorf(CodeAuthorizationQueryParametersError, "Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", truncate(p.Credential.Region), v.cfg.Region)
 	}
-	if err := checkSigned(r, p.SignedHeaders); err != nil {
+	if err := checkSigned(r, p.SignedHeaders, v.cfg.MustSign); err != nil {
 		return nil, err
 	}
 	secret, ok := v.cfg.Credentials(p.Credential.AccessKey)
@@ -321,14 +327,14 @@ func btoi(b bool) int {
 // signed request or presigned URL. The failure is AccessDenied naming the
 // unsigned headers, as S3 answers. Presigned x-amz-* query parameters are
 // part of the canonical query, hence always signed.
-func checkSigned(r *http.Request, signed []string) error {
+func checkSigned(r *http.Request, signed, mustSign []string) error {
 	if !slices.Contains(signed, "host") {
 		return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: host")
 	}
 	var missing []string
 	for name := range r.Header {
 		lower := strings.ToLower(name)
-		if !strings.HasPrefix(lower, "x-amz-") || slices.Contains(signed, lower) {
+		if !mustBeSigned(lower, mustSign) || slices.Contains(signed, lower) {
 			continue
 		}
 		missing = append(missing, lower)
@@ -339,6 +345,31 @@ func checkSigned(r *http.Request, signed []string) error {
 	slices.Sort(missing)
 	list := strings.Join(missing, ", ")
 	return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: %s", truncate(list))
+}
+
+// mustBeSigned reports whether the lower-case header name must be signed.
+func mustBeSigned(lower string, mustSign []string) bool {
+	if strings.HasPrefix(lower, "x-amz-") {
+		return true
+	}
+	for _, p := range mustSign {
+		if strings.HasPrefix(lower, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkUnsignableV2 refuses a Signature Version 2 request carrying a header
+// that must be signed but that V2 does not sign.
+func checkUnsignableV2(r *http.Request, mustSign []string) error {
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, "x-amz-") && mustBeSigned(lower, mustSign) {
+			return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: %s (Signature Version 2 cannot sign it; use Signature Version 4)", truncate(lower))
+		}
+	}
+	return nil
 }
 
 // requestDate returns the signing time from X-Amz-Date, or from Date when

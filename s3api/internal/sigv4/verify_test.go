@@ -433,3 +433,36 @@ func TestUnsignedHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestMustSign checks the extra header prefixes a signature must cover:
+// unsigned in Signature Version 4, and always in Version 2, they are
+// AccessDenied.
+func TestMustSign(t *testing.T) {
+	t.Parallel()
+	v, err := New(Config{Credentials: testCredentials, Now: fixedNow(0), Region: testRegion, MustSign: []string{"x-s3mesh-"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedReq := func(signCID bool) *http.Request {
+		req, _ := http.NewRequest(http.MethodPut, "http://example.com/b/k", nil)
+		if signCID {
+			req.Header.Set("X-S3mesh-Cid", "bafy")
+		}
+		sdkSign(t, req, emptySHA256)
+		req.Header.Set("X-S3mesh-Cid", "bafy")
+		return req
+	}
+	if _, err := v.Verify(signedReq(true)); err != nil {
+		t.Fatalf("signed x-s3mesh-cid: %v", err)
+	}
+	if _, err := v.Verify(signedReq(false)); errCode(err) != CodeAccessDenied {
+		t.Fatalf("unsigned x-s3mesh-cid: %v, want AccessDenied", err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://example.com/b/k", nil)
+	req.Header.Set("Authorization", "AWS "+testAK+":c2lnbmF0dXJl")
+	req.Header.Set("Date", signTime.Format(http.TimeFormat))
+	req.Header.Set("X-S3mesh-Cid", "bafy")
+	if _, err := v.Verify(req); errCode(err) != CodeAccessDenied {
+		t.Fatalf("Signature Version 2 with x-s3mesh-cid: %v, want AccessDenied", err)
+	}
+}
