@@ -259,8 +259,13 @@ func checksumAlgorithmHeader(v string) error {
 }
 
 // checkHeaders refuses a request whose headers ask for what the node does
-// not do (see unsupportedHeaders), or name another bucket owner.
-func (h *Handler) checkHeaders(r *http.Request) error {
+// not do (see unsupportedHeaders), or name another bucket owner, and a
+// copy that carries a body (UnexpectedContent: the client may believe it
+// uploads it).
+func (h *Handler) checkHeaders(r *http.Request, op Op) error {
+	if (op == OpCopyObject || op == OpUploadPartCopy) && r.ContentLength != 0 {
+		return s3err.New(s3err.ErrUnexpectedContent, "A copy request takes its content from x-amz-copy-source and carries no body.")
+	}
 	for name, vv := range r.Header {
 		lower := strings.ToLower(name)
 		fn, ok := unsupportedHeaders[lower]

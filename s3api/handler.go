@@ -473,7 +473,7 @@ func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err er
 	if err := checkNames(ri); err != nil {
 		return err
 	}
-	if err := h.checkHeaders(r); err != nil {
+	if err := h.checkHeaders(r, ri.op); err != nil {
 		return err
 	}
 	if d := h.timeout(ri.op); d > 0 {

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -130,11 +131,19 @@ func (e *env) newRequest(r req) *http.Request {
 		hr.Body = http.NoBody
 		hr.ContentLength = 0
 	}
+	if r.method == http.MethodPut || r.method == http.MethodPost {
+		// As clients send it, and as net/http keeps it in the header.
+		hr.Header.Set("Content-Length", strconv.Itoa(len(r.body)))
+	}
 	for k, v := range r.hdr {
 		hr.Header.Set(k, v)
 	}
 	if r.length != nil {
 		hr.ContentLength = *r.length
+		hr.Header.Del("Content-Length")
+		if *r.length >= 0 {
+			hr.Header.Set("Content-Length", strconv.FormatInt(*r.length, 10))
+		}
 	}
 	if r.anonymous {
 		return hr
