@@ -65,7 +65,7 @@ func TestEdgeBattery(t *testing.T) {
 func TestEdgeBatteryProcess(t *testing.T) {
 	needIntegration(t)
 	p := startNode(t, t.TempDir(), "--body-idle-timeout", batteryBodyIdle.String(), "--read-header-timeout", batteryHeaderIdle.String(),
-		"--request-timeout", batteryBound.String())
+		"--request-timeout", batteryBound.String(), "--fetch-timeout", "2s")
 	runBattery(t, &edgeTarget{addr: p.endpoint, ak: procAccessKey, sk: procSecretKey, region: "us-east-1", process: true})
 }
 
