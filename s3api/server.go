@@ -114,7 +114,12 @@ func NewServer(cfg ServerConfig, handler http.Handler) (*Server, error) {
 	}
 	s := &Server{cfg: cfg}
 	s.srv = &http.Server{
-		Handler:        handler,
+		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if ec, ok := r.Context().Value(edgeConnKey{}).(*edgeConn); ok {
+				ec.responding()
+			}
+			handler.ServeHTTP(w, r)
+		}),
 		MaxHeaderBytes: max(cfg.MaxHeaderBytes, 0),
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelDebug),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
@@ -223,6 +228,10 @@ type edgeConn struct {
 	aborting bool
 	// answered is true once the edge wrote an error itself.
 	answered bool
+	// inResponse is true from a handler's start to the next request's
+	// read: what is written then is a handler's response, never net/http's
+	// own error (which it writes only when it could not read a request).
+	inResponse bool
 	// cancel ends the work of the request in service, if any; the
 	// connection calls it when it breaks (see Read).
 	cancel    context.CancelCauseFunc
@@ -262,18 +271,33 @@ func (c *edgeConn) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (c *edgeConn) SetReadDeadline(t time.Time) error {
+// responding records that a handler serves the request read.
+func (c *edgeConn) responding() {
 	c.mu.Lock()
-	c.aborting = !t.IsZero() && t.Before(time.Now())
+	c.inResponse = true
 	c.mu.Unlock()
+}
+
+// SetReadDeadline is net/http's: a deadline in the past stops a background
+// read; any other starts the reading of a request (its header deadline, or
+// the idle wait before it), after the previous response was written.
+func (c *edgeConn) SetReadDeadline(t time.Time) error {
+	c.deadlineSet(t)
 	return c.Conn.SetReadDeadline(t)
 }
 
 func (c *edgeConn) SetDeadline(t time.Time) error {
+	c.deadlineSet(t)
+	return c.Conn.SetDeadline(t)
+}
+
+func (c *edgeConn) deadlineSet(t time.Time) {
 	c.mu.Lock()
 	c.aborting = !t.IsZero() && t.Before(time.Now())
+	if !c.aborting {
+		c.inResponse = false
+	}
 	c.mu.Unlock()
-	return c.Conn.SetDeadline(t)
 }
 
 // setBodyDeadline sets the read deadline for a request body read.
@@ -286,12 +310,15 @@ func (c *edgeConn) setBodyDeadline(t time.Time) {
 }
 
 func (c *edgeConn) Write(p []byte) (int, error) {
-	if bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && bytes.Contains(p, netHTTPErrorHeaders) && !bytes.Contains(p, []byte("\r\nDate: ")) {
-		// net/http's own answer to a request it could not read.
-		c.mu.Lock()
-		done := c.answered
+	c.mu.Lock()
+	own := !c.inResponse && bytes.HasPrefix(p, []byte("HTTP/1.1 ")) && bytes.Contains(p, netHTTPErrorHeaders)
+	done := c.answered
+	if own {
 		c.answered = true
-		c.mu.Unlock()
+	}
+	c.mu.Unlock()
+	if own {
+		// net/http's own answer to a request it could not read.
 		if !done {
 			c.rewriteNetHTTPError(p)
 		}

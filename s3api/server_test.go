@@ -332,3 +332,35 @@ func FuzzEdgeConnRewrite(f *testing.F) {
 		}
 	})
 }
+
+// TestServerKeepsBodiesLikeNetHTTPErrors: an object whose content looks
+// like one of net/http's own error answers reaches the client intact, on a
+// kept-alive connection too.
+func TestServerKeepsBodiesLikeNetHTTPErrors(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	addr := serveEdge(t, e, s3api.ServerConfig{}, nil)
+	e.mustDo(req{method: "PUT", target: "/edge"}, 200)
+	data := []byte("HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n400 Bad Request")
+	e.mustDo(req{method: "PUT", target: "/edge/k", body: data}, 200)
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(20 * time.Second))
+	br := bufio.NewReader(c)
+	for i := range 3 {
+		if _, err := c.Write(rawRequest(t, e, addr, req{method: "GET", target: "/edge/k"})); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("request %d: %v", i, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if err != nil || resp.StatusCode != 200 || !bytes.Equal(body, data) {
+			t.Fatalf("request %d: %d %v %q", i, resp.StatusCode, err, body)
+		}
+	}
+}
