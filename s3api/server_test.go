@@ -364,3 +364,14 @@ func TestServerKeepsBodiesLikeNetHTTPErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTimeout: past Config.RequestTimeout, a request not yet
+// answered is 400 RequestTimeout (not the 503 of an operation's own bound).
+func TestRequestTimeout(t *testing.T) {
+	t.Parallel()
+	e := newEnvStore(t, slowStore{s3mem.New()}, func(c *s3api.Config) { c.RequestTimeout = 10 * time.Millisecond })
+	rec := e.mustDo(req{method: "HEAD", target: "/slowbucket"}, 400)
+	if rec.Header().Get("Connection") != "close" {
+		t.Errorf("Connection %q, want close", rec.Header().Get("Connection"))
+	}
+}
