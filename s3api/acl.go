@@ -89,12 +89,14 @@ type granteeXML struct {
 type aclRequest struct {
 	XMLName xml.Name `xml:"AccessControlPolicy"`
 	Owner   struct {
-		ID string `xml:"ID"`
+		ID          string `xml:"ID"`
+		DisplayName string `xml:"DisplayName"`
 	} `xml:"Owner"`
 	Grants []struct {
 		Grantee struct {
 			Type         string `xml:"http://www.w3.org/2001/XMLSchema-instance type,attr"`
 			ID           string `xml:"ID"`
+			DisplayName  string `xml:"DisplayName"`
 			URI          string `xml:"URI"`
 			EmailAddress string `xml:"EmailAddress"`
 		} `xml:"Grantee"`

@@ -16,11 +16,23 @@
 // granting the owner FULL_CONTROL) are accepted, and anything granting
 // others access is NotImplemented.
 //
+// The edge (ServeHTTP, the one wrapper around every operation, and Server,
+// the HTTP/1.1 server in front of it) answers only for work done: a 2xx is
+// sent after the store made the write durable, a failed handler is never
+// followed by net/http's implicit 200, and a client's half-close does not
+// cancel the work of a complete request. It refuses what it cannot honour:
+// x-amz-* headers not covered by the signature, a credential scope of
+// another region, headers asking for features the node lacks (encryption,
+// Object Lock, storage classes), XML bodies that do not fit their schema. It
+// bounds every connection in time and number, and answers even net/http's
+// own errors (oversized or malformed header sections) in S3 XML.
+//
 // Usage:
 //
 //	h, err := s3api.New(s3api.Config{Credentials: creds, Registerer: reg}, store)
-//	srv := h.WithPaths(map[string]http.Handler{"/metrics": promhttp.HandlerFor(reg, opts)})
-//	http.ListenAndServe("127.0.0.1:9000", srv)
+//	srv, err := s3api.NewServer(s3api.ServerConfig{}, h.WithPaths(map[string]http.Handler{"/metrics": promhttp.HandlerFor(reg, opts)}))
+//	ln, err := net.Listen("tcp", "127.0.0.1:9000")
+//	err = srv.Serve(ln)
 //
 // Other endpoints share the listener through Config.Mounts: a Mount's Match
 // picks, before S3 routing, the requests it serves and names each with a

@@ -20,14 +20,18 @@ const RetryAfterSeconds = 5
 // writeError answers err. It is the only place that writes S3 errors, and
 // classifies in this order:
 //
-//  1. context.Canceled while the client's request context is done: the
-//     client went away; code ClientClosed, nothing is sent.
-//  2. context.DeadlineExceeded: content could not be retrieved in time;
+//  1. the client went away (a write to it failed, or its connection broke
+//     while its body was read): code ClientClosed, nothing is sent and
+//     ServeHTTP aborts the connection.
+//  2. the request's own time bound (Config.RequestTimeout) expired: 400
+//     RequestTimeout, and the connection is closed.
+//  3. context.DeadlineExceeded: content could not be retrieved in time;
 //     503 ServiceUnavailable with Retry-After and a message naming what
 //     was missing.
-//  3. an s3err code (or a sigv4 or checksum error carrying one): its status
-//     and message, plus the error's extra headers.
-//  4. anything else: 500 InternalError with a generic message; the detail
+//  4. an s3err code (or a sigv4 or checksum error carrying one): its status
+//     and message, plus the error's extra headers. RequestTimeout and
+//     IncompleteBody close the connection: the body's framing is lost.
+//  5. anything else: 500 InternalError with a generic message; the detail
 //     is logged with the request ID.
 //
 // Once the response status is sent, it only records the error. A HEAD
@@ -59,6 +63,10 @@ func (h *Handler) writeError(w *responseWriter, r *http.Request, err error) {
 	for k, v := range e.Header {
 		hdr.Set(k, v)
 	}
+	if e.Code == s3err.ErrRequestTimeout || e.Code == s3err.ErrIncompleteBody {
+		hdr.Set("Connection", "close")
+	}
+	w.errorWritten = true
 	if ri.writeErr != nil {
 		ri.writeErr(w, r, e)
 		return
@@ -89,8 +97,12 @@ var keepOnError = map[string]bool{"X-Amz-Request-Id": true, "X-Amz-Id-2": true, 
 
 // classify turns err into the S3 error to answer, in writeError's order.
 func (h *Handler) classify(r *http.Request, err error) *s3err.Error {
-	if errors.Is(err, context.Canceled) && r.Context().Err() != nil && clientGone(r) {
+	if errors.Is(err, errClientGone) || errors.Is(context.Cause(r.Context()), errClientGone) ||
+		(errors.Is(err, context.Canceled) && r.Context().Err() != nil && clientGone(r)) {
 		return &s3err.Error{Code: s3err.ErrClientClosed, Err: err}
+	}
+	if isRequestTimeout(r, err) {
+		return &s3err.Error{Code: s3err.ErrRequestTimeout, Err: err}
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		msg := "Content could not be retrieved in time from any reachable node (" + missingContent(err) + "); retry later."
@@ -116,11 +128,14 @@ func (h *Handler) classify(r *http.Request, err error) *s3err.Error {
 	return &s3err.Error{Code: s3err.ErrInternalError, Err: err}
 }
 
-// clientGone reports whether the request's context was cancelled by the
-// client rather than by an operation time bound (which surfaces as
-// DeadlineExceeded and is classified as such).
+// clientGone reports whether the request's context was cancelled because
+// the client is gone (see responseWriter) rather than by a time bound
+// (which surfaces as DeadlineExceeded and is classified as such). A
+// request served outside ServeHTTP (WriteError) has net/http's context,
+// which the client's disconnect cancels with context.Canceled.
 func clientGone(r *http.Request) bool {
-	return errors.Is(context.Cause(r.Context()), context.Canceled)
+	cause := context.Cause(r.Context())
+	return errors.Is(cause, errClientGone) || errors.Is(cause, context.Canceled)
 }
 
 // MissingContentError is implemented by store errors that name the content

@@ -1,6 +1,7 @@
 package s3api
 
 import (
+	"net"
 	"net/http"
 
 	"s3mesh/s3api/s3err"
@@ -105,3 +106,10 @@ func ParseCopySource(v string) (bucket, key string, err error) {
 
 // ValidKey exposes validKey.
 var ValidKey = validKey
+
+// EdgeConnWrite writes p to c through the edge connection that Server
+// wraps client connections in.
+func EdgeConnWrite(c net.Conn, p []byte) (int, error) {
+	ec := &edgeConn{Conn: c}
+	return ec.Write(p)
+}

@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -35,6 +34,17 @@ const (
 	DefaultOwnerID = "s3mesh"
 	// DefaultOwnerDisplayName is the display name reported with the owner.
 	DefaultOwnerDisplayName = "s3mesh"
+	// DefaultBodyIdleTimeout is how long a request body may send nothing.
+	DefaultBodyIdleTimeout = 30 * time.Second
+	// DefaultRequestTimeout bounds a whole request, body and response.
+	DefaultRequestTimeout = time.Hour
+	// DefaultMaxRequests is how many requests are served at once.
+	DefaultMaxRequests = 512
+	// DefaultMaxHeaderBytes bounds the request header section (names,
+	// values and the request line), in bytes.
+	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxHeaders bounds the number of request header fields.
+	DefaultMaxHeaders = 500
 )
 
 // Secret is a secret string, such as a secret access key. It prints and logs
@@ -106,6 +116,33 @@ type Config struct {
 	// same request wrapper (see Mount), tried in order before S3 routing.
 	// None by default.
 	Mounts []Mount
+	// BodyIdleTimeout bounds the wait for each read of a request body: a
+	// client that sends nothing for that long is answered 400
+	// RequestTimeout and its connection closed. Default
+	// DefaultBodyIdleTimeout (30 s); negative means no bound.
+	BodyIdleTimeout time.Duration
+	// RequestTimeout bounds a whole request, from its headers to the end
+	// of the response: past it, a request whose answer is not started is
+	// answered 400 RequestTimeout and one whose answer is started is
+	// aborted (the connection is closed). It is the one bound of a request
+	// that is neither cut by the client's connection nor by a half-close:
+	// the work of a request runs on a context that a client's end of input
+	// (FIN) does not cancel. Default DefaultRequestTimeout (1 h); negative
+	// means no bound.
+	RequestTimeout time.Duration
+	// MaxRequests bounds the requests served at once; one more is answered
+	// 503 SlowDown at once. Default DefaultMaxRequests; negative means no
+	// limit.
+	MaxRequests int
+	// MaxHeaderBytes bounds the request line and header fields, in bytes;
+	// MaxHeaders bounds the number of header fields. A larger request is
+	// answered 400 RequestHeaderSectionTooLarge. Defaults
+	// DefaultMaxHeaderBytes (64 KiB) and DefaultMaxHeaders (500); negative
+	// means no limit. (A header section larger than the HTTP server's own
+	// limit, see ServerConfig.MaxHeaderBytes, never reaches the handler; the
+	// server answers it with the same S3 error.)
+	MaxHeaderBytes int
+	MaxHeaders     int
 }
 
 func (c Config) withDefaults() Config {
@@ -129,6 +166,21 @@ func (c Config) withDefaults() Config {
 	}
 	if c.OpTimeout == 0 {
 		c.OpTimeout = DefaultOpTimeout
+	}
+	if c.BodyIdleTimeout == 0 {
+		c.BodyIdleTimeout = DefaultBodyIdleTimeout
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = DefaultRequestTimeout
+	}
+	if c.MaxRequests == 0 {
+		c.MaxRequests = DefaultMaxRequests
+	}
+	if c.MaxHeaderBytes == 0 {
+		c.MaxHeaderBytes = DefaultMaxHeaderBytes
+	}
+	if c.MaxHeaders == 0 {
+		c.MaxHeaders = DefaultMaxHeaders
 	}
 	return c
 }
@@ -160,7 +212,9 @@ func (c Config) Validate() error {
 // Handler serves the S3 API over an ObjectStore, and the routes of
 // Config.Mounts beside it. It is an http.Handler and answers every path.
 type Handler struct {
-	cfg      Config
+	cfg Config
+	// slots holds one token per request in service; nil means no limit.
+	slots    chan struct{}
 	store    ObjectStore
 	router   *router
 	verifier *sigv4.Verifier
@@ -186,8 +240,13 @@ func New(cfg Config, store ObjectStore) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	var slots chan struct{}
+	if cfg.MaxRequests > 0 {
+		slots = make(chan struct{}, cfg.MaxRequests)
+	}
 	return &Handler{
 		cfg:      cfg,
+		slots:    slots,
 		store:    store,
 		router:   newRouter(cfg.Domains),
 		verifier: v,
@@ -276,8 +335,21 @@ func info(r *http.Request) *reqInfo {
 
 // ServeHTTP serves one request: an S3 operation, or a route of
 // Config.Mounts. It is the one adapter around every operation handler and
-// mounted route: request ID, operation, recover, authentication, limits,
+// mounted route: request ID, operation, recover, limits, authentication,
 // metrics, access log and error writing.
+//
+// It is also where the edge keeps its promise that a 2xx means the work is
+// done: the handler runs on a context that the client's half-close does not
+// cancel (net/http cancels r.Context() when it reads EOF after the body);
+// only a failed write to the client, a connection reset seen by Server,
+// the request's time bound or the handler's own bounds end it. (A client
+// that closes gracefully while it waits is told from one that half-closed
+// only by the first write to it.) A handler that fails before answering gets
+// its error answered; one that fails after the answer started, or whose
+// client is gone, has its connection aborted, so no success is ever implied
+// for work that was not done. Mounted routes share all of it but the
+// request time bound (they stream GC, fsck and CAR answers) and the S3
+// header checks.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ri := &reqInfo{id: newRequestID(), hostID: newHostID()}
@@ -305,30 +377,63 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	done := h.metrics.begin(ri.op)
-	rw := &responseWriter{ResponseWriter: w}
-	var body *countingReader
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(r.Context()))
+	defer cancel(nil)
+	if d := h.cfg.RequestTimeout; d > 0 && !ri.mounted {
+		var stop context.CancelFunc
+		ctx, stop = context.WithTimeoutCause(ctx, d, errRequestTimeout)
+		defer stop()
+	}
+	ctx = context.WithValue(ctx, reqInfoKey{}, ri)
+	if ec, ok := r.Context().Value(edgeConnKey{}).(*edgeConn); ok {
+		ec.serving(cancel)
+		defer ec.serving(nil)
+	}
+	rw := &responseWriter{ResponseWriter: w, cancel: cancel}
+	var body *edgeBody
 	if r.Body != nil && r.Body != http.NoBody {
-		body = &countingReader{r: r.Body}
+		body = h.newEdgeBody(ctx, w, r)
 		r.Body = body
 	}
-	ctx := context.WithValue(r.Context(), reqInfoKey{}, ri)
 	r = r.WithContext(ctx)
 
 	err := rerr
-	switch {
-	case err != nil:
-	case route != nil:
-		err = h.serveRoute(rw, r, ri, route)
-	default:
-		err = h.serve(rw, r, ri)
+	if err == nil && route == nil {
+		err = h.admit(r)
+	}
+	if err == nil {
+		serve := func() error {
+			if route != nil {
+				return h.serveRoute(rw, r, ri, route)
+			}
+			return h.serve(rw, r, ri)
+		}
+		if h.slots != nil {
+			select {
+			case h.slots <- struct{}{}:
+				defer func() { <-h.slots }()
+				err = serve()
+			default:
+				err = s3err.New(s3err.ErrSlowDown, "This node is serving its maximum number of requests; retry later.")
+			}
+		} else {
+			err = serve()
+		}
 	}
 	if err != nil {
 		h.writeError(rw, r, err)
 	}
 	status := rw.status
+	abort := false
 	switch {
 	case ri.code == s3err.ErrClientClosed:
-		status = ri.code.Status()
+		// Nothing can be answered; close rather than let net/http send
+		// an implicit 200.
+		status, abort = ri.code.Status(), true
+	case err != nil && !rw.errorWritten:
+		// The answer had started when the handler failed: cut it, so the
+		// client sees a broken response, never a complete one.
+		abort = true
 	case !rw.wroteHeader:
 		rw.WriteHeader(http.StatusOK)
 		status = http.StatusOK
@@ -347,6 +452,28 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dur := time.Since(start)
 	done(string(code), dur, in, rw.n)
 	h.accessLog(r, ri, status, dur)
+	if abort {
+		h.abort(w, r, ri, err)
+	}
+}
+
+// abort ends a response that must not look complete: its status is sent
+// and its body cannot be completed, or nothing may be sent at all (net/http
+// would send an implicit 200). It hijacks the connection and closes it
+// (HTTP/1.x); where the connection cannot be hijacked (HTTP/2), it logs
+// and panics with http.ErrAbortHandler, which resets the stream.
+func (h *Handler) abort(w http.ResponseWriter, r *http.Request, ri *reqInfo, err error) {
+	if conn, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
+		conn.Close()
+		return
+	}
+	msg := "response aborted"
+	if err != nil {
+		msg = err.Error()
+	}
+	h.log.LogAttrs(r.Context(), slog.LevelWarn, "response aborted",
+		slog.String("op", string(ri.op)), slog.String("req_id", ri.id), slog.String("err", msg))
+	panic(http.ErrAbortHandler)
 }
 
 // serve runs the operation handler under recover, authentication, limits
@@ -376,6 +503,9 @@ func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err er
 		return h.errReservedBucket(ri.bucket)
 	}
 	if err := checkNames(ri); err != nil {
+		return err
+	}
+	if err := h.checkHeaders(r, ri.op); err != nil {
 		return err
 	}
 	if d := h.timeout(ri.op); d > 0 {
@@ -474,12 +604,16 @@ func newHostID() string {
 	return base64.StdEncoding.EncodeToString(b[:])
 }
 
-// responseWriter records the status and the body bytes written.
+// responseWriter records the status and the body bytes written. A failed
+// write means the client is gone: it cancels the request's work.
 type responseWriter struct {
 	http.ResponseWriter
 	status      int
 	wroteHeader bool
-	n           int64
+	// errorWritten is set by writeError when it answered the error.
+	errorWritten bool
+	n            int64
+	cancel       context.CancelCauseFunc // nil: none
 }
 
 func (w *responseWriter) WriteHeader(status int) {
@@ -497,25 +631,14 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	n, err := w.ResponseWriter.Write(p)
 	w.n += int64(n)
+	if err != nil && w.cancel != nil {
+		w.cancel(fmt.Errorf("%w: write response: %w", errClientGone, err))
+	}
 	return n, err
 }
 
 // Unwrap gives http.ResponseController access to the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// countingReader counts the bytes read from a request body.
-type countingReader struct {
-	r io.ReadCloser
-	n int64
-}
-
-func (c *countingReader) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	c.n += int64(n)
-	return n, err
-}
-
-func (c *countingReader) Close() error { return c.r.Close() }
 
 // WithPaths returns a handler that serves each exact path of extra (such as
 // "/health/ready" and "/metrics") with its handler and everything else with

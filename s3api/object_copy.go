@@ -129,6 +129,11 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	if r.Header.Get("x-amz-copy-source-range") != "" {
+		// S3 copies the whole source and ignores it; refusing is the
+		// only answer that does not copy more than was asked.
+		return errInvalidArgument("The x-amz-copy-source-range header applies to UploadPartCopy only; CopyObject copies the whole source.")
+	}
 	if err := checkCannedACL(r.Header); err != nil {
 		return err
 	}

@@ -26,6 +26,10 @@ func (h *Handler) handleDeleteObject(w http.ResponseWriter, r *http.Request) err
 	if v, ok := parseQuery(r.URL.RawQuery)["versionId"]; ok && v[0] != "null" {
 		return errInvalidArgument("Invalid version id specified.")
 	}
+	if r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "" {
+		// A conditional delete must not become an unconditional one.
+		return s3err.New(s3err.ErrNotImplemented, "Conditional deletes (If-Match) are not supported by this node.")
+	}
 	if err := h.store.DeleteObject(r.Context(), ri.bucket, ri.key); err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"strconv"
 	"strings"
@@ -178,31 +177,10 @@ func (h *Handler) streamContent(w http.ResponseWriter, r *http.Request, content 
 		if errors.Is(rerr, io.EOF) {
 			rerr = io.ErrUnexpectedEOF
 		}
-		err := fmt.Errorf("stream content: %d bytes short: %w", rest, rerr)
-		h.abortResponse(w, r, err)
-		return err
+		// The status is sent: the edge (ServeHTTP) aborts the response.
+		return fmt.Errorf("stream content: %d bytes short: %w", rest, rerr)
 	}
 	return nil
-}
-
-// abortResponse ends a response whose status is sent but whose body cannot
-// be completed, so that the client sees a truncated body and not a short
-// one that looks whole: it hijacks the connection and closes it (HTTP/1.x).
-// Where the connection cannot be hijacked (HTTP/2), it logs err and panics
-// with http.ErrAbortHandler, which resets the stream. A client that went
-// away needs no abort.
-func (h *Handler) abortResponse(w http.ResponseWriter, r *http.Request, err error) {
-	if r.Context().Err() != nil && clientGone(r) {
-		return
-	}
-	if conn, _, herr := http.NewResponseController(w).Hijack(); herr == nil {
-		conn.Close()
-		return
-	}
-	ri := info(r)
-	h.log.LogAttrs(r.Context(), slog.LevelWarn, "response aborted",
-		slog.String("op", string(ri.op)), slog.String("req_id", ri.id), slog.String("err", err.Error()))
-	panic(http.ErrAbortHandler)
 }
 
 // setObjectHeaders sets the headers describing obj: ETag, Last-Modified,

@@ -175,6 +175,11 @@ func putSize(r *http.Request, ri *reqInfo) (int64, error) {
 	if size < 0 {
 		return 0, s3err.ErrMissingContentLength
 	}
+	if size == 0 && (ri.auth == nil || !ri.auth.Streaming) && len(r.Header.Values("Content-Length")) == 0 {
+		// No length at all (net/http reads such a body as empty): the
+		// client may have meant a body, so it is not stored as empty.
+		return 0, s3err.ErrMissingContentLength
+	}
 	if size > maxObjectSize {
 		return 0, &s3err.Error{Code: s3err.ErrEntityTooLarge, Resource: ri.resource}
 	}

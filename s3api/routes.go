@@ -237,7 +237,9 @@ func (rt route) matches(r *http.Request) bool {
 		}
 	}
 	for _, h := range rt.header {
-		if r.Header.Get(h) == "" {
+		// Present, even empty: an empty x-amz-copy-source is a copy
+		// request to refuse, not an upload of an empty body.
+		if len(r.Header.Values(h)) == 0 {
 			return false
 		}
 	}

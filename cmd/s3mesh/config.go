@@ -17,6 +17,7 @@ import (
 	"s3mesh/admin"
 	"s3mesh/exchange"
 	"s3mesh/gateway"
+	"s3mesh/s3api"
 )
 
 // Defaults a new node gets with no flags and no config file.
@@ -33,6 +34,15 @@ const (
 	DefaultMultipartMaxAge = 7 * 24 * time.Hour
 	DefaultFetchTimeout    = 30 * time.Second
 	DefaultIPFSGateway     = admin.IPFSGatewayOff
+	// The S3 edge's bounds: see s3api.Config and s3api.ServerConfig.
+	DefaultReadHeaderTimeout = s3api.DefaultReadHeaderTimeout
+	DefaultBodyIdleTimeout   = s3api.DefaultBodyIdleTimeout
+	DefaultWriteIdleTimeout  = s3api.DefaultWriteIdleTimeout
+	DefaultRequestTimeout    = s3api.DefaultRequestTimeout
+	DefaultIdleTimeout       = s3api.DefaultIdleTimeout
+	DefaultMaxHeaderBytes    = s3api.DefaultMaxHeaderBytes
+	DefaultMaxConns          = s3api.DefaultMaxConns
+	DefaultMaxRequests       = s3api.DefaultMaxRequests
 )
 
 // Config is everything an operator can set for "s3mesh serve". Each field is
@@ -108,6 +118,28 @@ type Config struct {
 	// (each one created later, when it is created): every office fetches
 	// and keeps their objects' blocks in the background.
 	ReplicatedBuckets []string `yaml:"replicated_buckets"`
+	// ReadHeaderTimeout bounds the reading of a request's header section;
+	// a client that sent part of one by then gets 400 RequestTimeout.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyIdleTimeout bounds each wait for request body bytes; a client
+	// silent that long gets 400 RequestTimeout and its connection closed.
+	BodyIdleTimeout time.Duration `yaml:"body_idle_timeout"`
+	// WriteIdleTimeout bounds each write to a client that reads nothing.
+	WriteIdleTimeout time.Duration `yaml:"write_idle_timeout"`
+	// RequestTimeout bounds a whole request, body and response included.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	// IdleTimeout is how long a kept-alive connection may wait for its next
+	// request.
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's header section, in bytes; larger
+	// ones get 400 RequestHeaderSectionTooLarge.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	// MaxConns bounds the client connections open at once; more wait in
+	// the listen backlog.
+	MaxConns int `yaml:"max_conns"`
+	// MaxRequests bounds the S3 requests served at once; more get 503
+	// SlowDown.
+	MaxRequests int `yaml:"max_requests"`
 }
 
 func defaultConfig() Config {
@@ -127,6 +159,14 @@ func defaultConfig() Config {
 		CacheSize:            "0",
 		MinFree:              DefaultMinFree,
 		P2PListen:            []string{exchange.DefaultListenTCP, exchange.DefaultListenQUIC},
+		ReadHeaderTimeout:    DefaultReadHeaderTimeout,
+		BodyIdleTimeout:      DefaultBodyIdleTimeout,
+		WriteIdleTimeout:     DefaultWriteIdleTimeout,
+		RequestTimeout:       DefaultRequestTimeout,
+		IdleTimeout:          DefaultIdleTimeout,
+		MaxHeaderBytes:       DefaultMaxHeaderBytes,
+		MaxConns:             DefaultMaxConns,
+		MaxRequests:          DefaultMaxRequests,
 	}
 }
 
@@ -189,6 +229,27 @@ func (c Config) Validate() error {
 			return fmt.Errorf("domains: %q is not a domain name", d)
 		}
 	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{
+		{"read_header_timeout", c.ReadHeaderTimeout}, {"body_idle_timeout", c.BodyIdleTimeout},
+		{"write_idle_timeout", c.WriteIdleTimeout}, {"request_timeout", c.RequestTimeout},
+		{"idle_timeout", c.IdleTimeout},
+	} {
+		if d.v <= 0 {
+			return fmt.Errorf("%s %s: must be positive", d.key, d.v)
+		}
+	}
+	if c.MaxHeaderBytes < 8<<10 || c.MaxHeaderBytes > 1<<20 {
+		return fmt.Errorf("max_header_bytes %d: must be between 8192 and 1048576", c.MaxHeaderBytes)
+	}
+	if c.MaxConns < 1 {
+		return fmt.Errorf("max_conns %d: must be at least 1", c.MaxConns)
+	}
+	if c.MaxRequests < 1 {
+		return fmt.Errorf("max_requests %d: must be at least 1", c.MaxRequests)
+	}
 	return nil
 }
 
@@ -245,6 +306,14 @@ var settings = []setting{
 	{key: "log_level", usage: "log level: debug, info, warn, error", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogLevel) }},
 	{key: "log_format", usage: "log format: text or json", value: func(c *Config) flag.Value { return (*stringValue)(&c.LogFormat) }},
 	{key: "shutdown_timeout", usage: "how long in-flight requests may finish after SIGINT/SIGTERM", value: func(c *Config) flag.Value { return (*durationValue)(&c.ShutdownTimeout) }},
+	{key: "read_header_timeout", usage: "time a client has to send a request's header section (then 400 RequestTimeout and close)", value: func(c *Config) flag.Value { return (*durationValue)(&c.ReadHeaderTimeout) }},
+	{key: "body_idle_timeout", usage: "time a request body may send nothing (then 400 RequestTimeout and close)", value: func(c *Config) flag.Value { return (*durationValue)(&c.BodyIdleTimeout) }},
+	{key: "write_idle_timeout", usage: "time a client may read nothing of its response (then the connection is closed)", value: func(c *Config) flag.Value { return (*durationValue)(&c.WriteIdleTimeout) }},
+	{key: "request_timeout", usage: "bound of a whole request, body and response included (then 400 RequestTimeout, or the connection is closed mid-response)", value: func(c *Config) flag.Value { return (*durationValue)(&c.RequestTimeout) }},
+	{key: "idle_timeout", usage: "time a kept-alive connection may wait for its next request", value: func(c *Config) flag.Value { return (*durationValue)(&c.IdleTimeout) }},
+	{key: "max_header_bytes", usage: "largest request header section in bytes (then 400 RequestHeaderSectionTooLarge)", value: func(c *Config) flag.Value { return (*intValue)(&c.MaxHeaderBytes) }},
+	{key: "max_conns", usage: "client connections open at once; more wait in the listen backlog", value: func(c *Config) flag.Value { return (*intValue)(&c.MaxConns) }},
+	{key: "max_requests", usage: "S3 requests served at once; more get 503 SlowDown", value: func(c *Config) flag.Value { return (*intValue)(&c.MaxRequests) }},
 }
 
 // loadConfig builds the effective Config from defaults, the config file,

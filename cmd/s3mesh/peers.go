@@ -43,8 +43,9 @@ type adminClient struct {
 
 // newAdminClient reads the credentials from the environment:
 // S3MESH_ACCESS_KEY and S3MESH_SECRET_KEY, else AWS_ACCESS_KEY_ID and
-// AWS_SECRET_ACCESS_KEY. The region signed for is AWS_REGION (any region
-// is accepted by the node), default us-east-1.
+// AWS_SECRET_ACCESS_KEY. The region signed for is S3MESH_REGION, else
+// AWS_REGION, default us-east-1; it must be the node's region (the node
+// refuses other scopes with AuthorizationHeaderMalformed).
 func newAdminClient(endpoint string, getenv func(string) string) (*adminClient, error) {
 	u, err := url.Parse(endpoint)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -57,7 +58,10 @@ func newAdminClient(endpoint string, getenv func(string) string) (*adminClient, 
 	if ak == "" || sk == "" {
 		return nil, errNoCredentials
 	}
-	region := getenv("AWS_REGION")
+	region := getenv("S3MESH_REGION")
+	if region == "" {
+		region = getenv("AWS_REGION")
+	}
 	if region == "" {
 		region = DefaultRegion
 	}

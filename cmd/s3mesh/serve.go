@@ -15,7 +15,6 @@ import (
 	"path/filepath"
 	"sync/atomic"
 	"syscall"
-	"time"
 
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
 	"github.com/libp2p/go-libp2p/core/peer"
@@ -152,23 +151,32 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	defer closeLogged(logger, "admin", adm.Close)
 	s3h, err := s3api.New(s3api.Config{
-		Credentials: rootCreds,
-		Region:      cfg.Region,
-		Domains:     cfg.Domains,
-		Logger:      logger.With("component", "s3api"),
-		Registerer:  reg,
-		Mounts:      []s3api.Mount{adm.Mount()},
+		Credentials:     rootCreds,
+		Region:          cfg.Region,
+		Domains:         cfg.Domains,
+		Logger:          logger.With("component", "s3api"),
+		Registerer:      reg,
+		Mounts:          []s3api.Mount{adm.Mount()},
+		BodyIdleTimeout: cfg.BodyIdleTimeout,
+		RequestTimeout:  cfg.RequestTimeout,
+		MaxRequests:     cfg.MaxRequests,
+		MaxHeaderBytes:  cfg.MaxHeaderBytes,
 	}, store)
 	if err != nil {
 		ln.Close()
 		return fmt.Errorf("s3 api: %w", err)
 	}
-	srv := &http.Server{
-		Handler:           s3h,
-		ReadHeaderTimeout: 30 * time.Second,
-		IdleTimeout:       2 * time.Minute,
-		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(logger.Handler(), slog.LevelDebug),
+	srv, err := s3api.NewServer(s3api.ServerConfig{
+		ReadHeaderTimeout: cfg.ReadHeaderTimeout,
+		IdleTimeout:       cfg.IdleTimeout,
+		WriteIdleTimeout:  cfg.WriteIdleTimeout,
+		MaxHeaderBytes:    cfg.MaxHeaderBytes,
+		MaxConns:          cfg.MaxConns,
+		Logger:            logger,
+	}, s3h)
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("http server: %w", err)
 	}
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()

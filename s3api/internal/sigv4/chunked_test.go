@@ -407,14 +407,14 @@ func TestMinioStreaming(t *testing.T) {
 		t.Run(fmt.Sprintf("signed/%d", size), func(t *testing.T) {
 			t.Parallel()
 			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/bucket/"+s3utilsPath("min io/😀"), bytes.NewReader(data))
-			req = signer.StreamingSignV4(req, testAK, testSK, "", "us-west-2", int64(size), time.Now().UTC(), sha256Hasher{sha256.New()})
+			req = signer.StreamingSignV4(req, testAK, testSK, "", testRegion, int64(size), time.Now().UTC(), sha256Hasher{sha256.New()})
 			checkMinio(t, srv, req, data, "")
 		})
 		t.Run(fmt.Sprintf("signed-trailer/%d", size), func(t *testing.T) {
 			t.Parallel()
 			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/bucket/obj", bytes.NewReader(data))
 			req.Trailer = http.Header{"x-amz-checksum-crc32c": {checksum.Sum(checksum.CRC32C, data)}}
-			req = signer.StreamingSignV4(req, testAK, testSK, "", "us-west-2", int64(size), time.Now().UTC(), sha256Hasher{sha256.New()})
+			req = signer.StreamingSignV4(req, testAK, testSK, "", testRegion, int64(size), time.Now().UTC(), sha256Hasher{sha256.New()})
 			checkMinio(t, srv, req, data, checksum.Sum(checksum.CRC32C, data))
 		})
 		t.Run(fmt.Sprintf("unsigned-trailer/%d", size), func(t *testing.T) {
@@ -422,7 +422,7 @@ func TestMinioStreaming(t *testing.T) {
 			req, _ := http.NewRequest(http.MethodPut, srv.URL+"/bucket/obj", bytes.NewReader(data))
 			req.Header.Set("X-Amz-Content-Sha256", StreamingUnsignedPayloadTrailer)
 			trailer := http.Header{"x-amz-checksum-crc64nvme": {checksum.Sum(checksum.CRC64NVME, data)}}
-			req = signer.SignV4Trailer(*req, testAK, testSK, "", "us-east-1", trailer)
+			req = signer.SignV4Trailer(*req, testAK, testSK, "", testRegion, trailer)
 			checkMinio(t, srv, req, data, checksum.Sum(checksum.CRC64NVME, data))
 		})
 	}
@@ -431,7 +431,7 @@ func TestMinioStreaming(t *testing.T) {
 		data := randomBytes(1000, 3)
 		req, _ := http.NewRequest(http.MethodPut, srv.URL+"/bucket/obj", bytes.NewReader(data))
 		req.Trailer = http.Header{"x-amz-checksum-crc32": {checksum.Sum(checksum.CRC32, []byte("not it"))}}
-		req = signer.StreamingSignV4(req, testAK, testSK, "", "us-west-2", 1000, time.Now().UTC(), sha256Hasher{sha256.New()})
+		req = signer.StreamingSignV4(req, testAK, testSK, "", testRegion, 1000, time.Now().UTC(), sha256Hasher{sha256.New()})
 		if got := do(t, srv.Client(), req); got.code != CodeBadDigest {
 			t.Fatalf("code %q, want BadDigest", got.code)
 		}

@@ -33,8 +33,9 @@
 //	sum := res.TrailerValue() // trailer checksum, once verified
 //
 // S3 specifics honoured: the path is signed as sent, without normalisation
-// or double encoding; any region in the credential scope is accepted and
-// used; a ';' in the query is an ordinary byte; Host, Content-Length and
+// or double encoding; the credential scope must name the configured region;
+// Host and every x-amz-* header present must be signed (Signature Version 2
+// signs them all by construction); a ';' in the query is an ordinary byte; Host, Content-Length and
 // Transfer-Encoding are rebuilt from the fields where net/http moves them.
 // Memory is bounded per request by a 64 KiB read buffer, whatever the chunk
 // size: chunk data streams through, and SDKs that know the body length

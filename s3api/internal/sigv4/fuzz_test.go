@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"net/http"
 	"reflect"
+	"strings"
 	"testing"
 
 	"s3mesh/s3api/internal/checksum"
@@ -111,4 +113,82 @@ func FuzzChunkedReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzVerifyAddedHeader adds one header to a request after signing it
+// (header or presigned): an x-amz-* or x-s3mesh-* header must make Verify
+// fail, any other header must leave it verified. It never panics.
+func FuzzVerifyAddedHeader(f *testing.F) {
+	f.Add("X-Amz-Copy-Source", "/b/k", false)
+	f.Add("x-amz-meta-a", "b", true)
+	f.Add("X-S3mesh-Cid", "bafy", false)
+	f.Add("Content-MD5", "x", true)
+	f.Add("amz-sdk-invocation-id", "1", false)
+	f.Add("X-AMZ-DATE", "20250601T120000Z", true)
+	f.Add("x-amz-", "", false)
+	v, err := New(Config{Credentials: testCredentials, Now: fixedNow(0), Region: testRegion, MustSign: []string{"x-s3mesh-"}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, name, value string, presign bool) {
+		if !validFieldName(name) || !validFieldValue(value) {
+			return
+		}
+		req, _ := http.NewRequest(http.MethodGet, "http://example.com/b/k?X-Amz-Expires=300", nil)
+		if presign {
+			u, hdr, err := sdkSigner.PresignHTTP(t.Context(), sdkCreds, req, UnsignedPayload, "s3", testRegion, signTime)
+			if err != nil {
+				t.Fatal(err)
+			}
+			req, _ = http.NewRequest(http.MethodGet, u, nil)
+			for k, vv := range hdr {
+				if !strings.EqualFold(k, "host") {
+					req.Header[k] = vv
+				}
+			}
+		} else {
+			req.URL.RawQuery = ""
+			sdkSign(t, req, emptySHA256)
+		}
+		if _, err := v.Verify(req); err != nil {
+			t.Fatalf("unmodified request: %v", err)
+		}
+		lower := strings.ToLower(name)
+		if lower == "authorization" || lower == "host" {
+			return
+		}
+		req.Header.Add(name, value)
+		_, err := v.Verify(req)
+		mustFail := strings.HasPrefix(lower, "x-amz-") || strings.HasPrefix(lower, "x-s3mesh-")
+		switch {
+		case mustFail && err == nil:
+			t.Fatalf("added %s: %q verified", name, value)
+		case !mustFail && err != nil:
+			t.Fatalf("added %s: %q: %v", name, value, err)
+		}
+	})
+}
+
+// validFieldName reports whether s is an HTTP token (RFC 9110).
+func validFieldName(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0) {
+			return false
+		}
+	}
+	return true
+}
+
+// validFieldValue reports whether s has no control bytes but tab.
+func validFieldValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' && c != '\t' || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }

@@ -36,7 +36,7 @@ func testCredentials(ak string) (string, bool) {
 
 func newTestVerifier(t testing.TB, now func() time.Time) *Verifier {
 	t.Helper()
-	v, err := New(Config{Credentials: testCredentials, Now: now})
+	v, err := New(Config{Credentials: testCredentials, Now: now, Region: testRegion})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -67,6 +67,9 @@ func (v *Verifier) verifyV2Header(r *http.Request, header string, params []query
 		return nil, errorf(CodeInvalidArgument, "AWS authorization header is invalid.  Expected AwsAccessKeyId:signature")
 	}
 	accessKey, sig := cred[:i], cred[i+1:]
+	if err := checkUnsignableV2(r, v.cfg.MustSign); err != nil {
+		return nil, err
+	}
 
 	// With x-amz-date, the Date position of the string to sign is empty.
 	date := strings.TrimSpace(r.Header.Get("Date"))
@@ -118,6 +121,9 @@ func (v *Verifier) verifyV2Query(r *http.Request, params []queryParam) (*Result,
 	}
 	if accessKey == nil || expires == nil || sig == nil || *accessKey == "" || *sig == "" {
 		return nil, errorf(CodeAccessDenied, "Query-string authentication requires the Signature, Expires and AWSAccessKeyId parameters")
+	}
+	if err := checkUnsignableV2(r, v.cfg.MustSign); err != nil {
+		return nil, err
 	}
 	exp, err := strconv.ParseInt(*expires, 10, 64)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,10 +41,11 @@ const (
 // Config configures a Verifier. The zero value is valid: it knows no access
 // key, so every signed request fails with InvalidAccessKeyId.
 type Config struct {
-	// Region is the region this server reports as its own. Default
-	// DefaultRegion. Signatures scoped to any region are accepted (as many
-	// S3-compatible servers do); each is checked with the region the client
-	// signed with.
+	// Region is the region this server reports as its own and the only
+	// region a credential scope may name; a signature scoped to another
+	// region fails with AuthorizationHeaderMalformed (header) or
+	// AuthorizationQueryParametersError (presigned), naming the expected
+	// region, as S3 answers. Default DefaultRegion.
 	Region string
 	// Credentials returns the secret key of an access key, and false when
 	// the key is unknown. It MUST be safe for concurrent use. nil means no
@@ -70,6 +72,12 @@ type Config struct {
 	// even when the bucket is not in the path. nil means every request is
 	// path style. It MUST be safe for concurrent use.
 	VirtualHostBucket func(r *http.Request) string
+	// MustSign are further lower-case header name prefixes (beside
+	// "x-amz-", always required) whose headers a Signature Version 4 must
+	// sign, such as a server's own request headers. Signature Version 2
+	// signs no such header, so a V2 request carrying one fails with
+	// AccessDenied.
+	MustSign []string
 }
 
 func (c Config) withDefaults() Config {
@@ -227,8 +235,11 @@ func (v *Verifier) verifyHeader(r *http.Request, header string, params []queryPa
 	if a.Credential.Service != "s3" {
 		return nil, errorf(CodeAuthorizationHeaderMalformed, "the authorization header is malformed; incorrect service %q, expecting \"s3\"", a.Credential.Service)
 	}
-	if !hasHost(a.SignedHeaders) {
-		return nil, errorf(CodeAccessDenied, "There were headers present in the request which were not signed: host")
+	if a.Credential.Region != v.cfg.Region {
+		return nil, errorf(CodeAuthorizationHeaderMalformed, "The authorization header is malformed; the region '%s' is wrong; expecting '%s'", truncate(a.Credential.Region), v.cfg.Region)
+	}
+	if err := checkSigned(r, a.SignedHeaders, v.cfg.MustSign); err != nil {
+		return nil, err
 	}
 	secret, ok := v.cfg.Credentials(a.Credential.AccessKey)
 	if !ok {
@@ -272,8 +283,11 @@ func (v *Verifier) verifyPresigned(r *http.Request, params []queryParam) (*Resul
 	if p.Credential.Service != "s3" {
 		return nil, errorf(CodeAuthorizationQueryParametersError, "Incorrect service %q in X-Amz-Credential, expecting \"s3\"", p.Credential.Service)
 	}
-	if !hasHost(p.SignedHeaders) {
-		return nil, errorf(CodeAccessDenied, "There were headers present in the request which were not signed: host")
+	if p.Credential.Region != v.cfg.Region {
+		return nil, errorf(CodeAuthorizationQueryParametersError, "Error parsing the X-Amz-Credential parameter; the region '%s' is wrong; expecting '%s'", truncate(p.Credential.Region), v.cfg.Region)
+	}
+	if err := checkSigned(r, p.SignedHeaders, v.cfg.MustSign); err != nil {
+		return nil, err
 	}
 	secret, ok := v.cfg.Credentials(p.Credential.AccessKey)
 	if !ok {
@@ -306,13 +320,56 @@ func btoi(b bool) int {
 	return 0
 }
 
-func hasHost(signed []string) bool {
-	for _, h := range signed {
-		if h == "host" {
+// checkSigned enforces what S3 requires a Signature Version 4 to cover:
+// the Host header and every x-amz-* header present. An x-amz-* header
+// changes what a request does (a copy source, metadata, a checksum, an
+// ACL...), so one left unsigned could be added by anyone who holds a
+// signed request or presigned URL. The failure is AccessDenied naming the
+// unsigned headers, as S3 answers. Presigned x-amz-* query parameters are
+// part of the canonical query, hence always signed.
+func checkSigned(r *http.Request, signed, mustSign []string) error {
+	if !slices.Contains(signed, "host") {
+		return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: host")
+	}
+	var missing []string
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if !mustBeSigned(lower, mustSign) || slices.Contains(signed, lower) {
+			continue
+		}
+		missing = append(missing, lower)
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	slices.Sort(missing)
+	list := strings.Join(missing, ", ")
+	return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: %s", truncate(list))
+}
+
+// mustBeSigned reports whether the lower-case header name must be signed.
+func mustBeSigned(lower string, mustSign []string) bool {
+	if strings.HasPrefix(lower, "x-amz-") {
+		return true
+	}
+	for _, p := range mustSign {
+		if strings.HasPrefix(lower, p) {
 			return true
 		}
 	}
 	return false
+}
+
+// checkUnsignableV2 refuses a Signature Version 2 request carrying a header
+// that must be signed but that V2 does not sign.
+func checkUnsignableV2(r *http.Request, mustSign []string) error {
+	for name := range r.Header {
+		lower := strings.ToLower(name)
+		if !strings.HasPrefix(lower, "x-amz-") && mustBeSigned(lower, mustSign) {
+			return errorf(CodeAccessDenied, "There were headers present in the request which were not signed: %s (Signature Version 2 cannot sign it; use Signature Version 4)", truncate(lower))
+		}
+	}
+	return nil
 }
 
 // requestDate returns the signing time from X-Amz-Date, or from Date when

@@ -55,7 +55,7 @@ func TestMinioSign(t *testing.T) {
 				tt.prepare(req)
 			}
 			req.Header.Set("X-Amz-Content-Sha256", hexSHA256(tt.body))
-			signed := signer.SignV4(*req, testAK, testSK, "", "ap-south-1")
+			signed := signer.SignV4(*req, testAK, testSK, "", testRegion)
 			if tt.name == "transfer-encoding" && !strings.Contains(signed.Header.Get("Authorization"), "transfer-encoding") {
 				t.Fatal("transfer-encoding not signed")
 			}
@@ -80,7 +80,7 @@ func TestMinioSign(t *testing.T) {
 				u += "?" + tt.query
 			}
 			req := sdkRequest(t, tt.method, u, nil)
-			signed := signer.PreSignV4(*req, testAK, testSK, "", "ap-south-1", 300)
+			signed := signer.PreSignV4(*req, testAK, testSK, "", testRegion, 300)
 			preq := sdkRequest(t, tt.method, signed.URL.String(), tt.body)
 			got := do(t, srv.Client(), preq)
 			if got.code != "" || !got.presigned {
@@ -144,7 +144,9 @@ func TestVerifyErrors(t *testing.T) {
 		{"bad date", 0, after(ok, func(r *http.Request) { r.Header.Set("X-Amz-Date", "2025-06-01") }), CodeAccessDenied},
 		{"credential date", 0, after(ok, replaceAuth("/20250601/", "/20250602/")), CodeAuthorizationHeaderMalformed},
 		{"service", 0, after(ok, replaceAuth("/s3/", "/ec2/")), CodeAuthorizationHeaderMalformed},
-		{"other region", 0, after(ok, replaceAuth("/"+testRegion+"/", "/us-east-1/")), CodeSignatureDoesNotMatch},
+		{"other region", 0, after(ok, replaceAuth("/"+testRegion+"/", "/us-east-1/")), CodeAuthorizationHeaderMalformed},
+		{"unsigned x-amz header", 0, after(ok, func(r *http.Request) { r.Header.Set("X-Amz-Copy-Source", "/other/secret") }), CodeAccessDenied},
+		{"unsigned x-amz-meta header", 0, after(ok, func(r *http.Request) { r.Header.Set("X-Amz-Meta-A", "b") }), CodeAccessDenied},
 		{"unknown key", 0, after(ok, replaceAuth(testAK, "NOPE")), CodeInvalidAccessKeyID},
 		{"host not signed", 0, after(ok, replaceAuth("SignedHeaders=host;", "SignedHeaders=")), CodeAccessDenied},
 		{"invalid content sha", 0, after(ok, func(r *http.Request) { r.Header.Set("X-Amz-Content-Sha256", "nope") }), CodeInvalidArgument},
@@ -217,12 +219,12 @@ func TestConfig(t *testing.T) {
 	// The zero Config knows no key.
 	req, _ := http.NewRequest(http.MethodGet, "http://example.com/b/k", nil)
 	sdkSign(t, req, emptySHA256)
-	v2, _ := New(Config{Now: fixedNow(0)})
+	v2, _ := New(Config{Now: fixedNow(0), Region: testRegion})
 	if _, err := v2.Verify(req); errCode(err) != CodeInvalidAccessKeyID {
 		t.Fatalf("err %v", err)
 	}
 	// A shorter presign limit is enforced.
-	v3, _ := New(Config{Credentials: testCredentials, Now: fixedNow(0), MaxPresignExpiry: time.Hour})
+	v3, _ := New(Config{Credentials: testCredentials, Now: fixedNow(0), MaxPresignExpiry: time.Hour, Region: testRegion})
 	preq, _ := http.NewRequest(http.MethodGet, "http://example.com/b/k?X-Amz-Expires=3601", nil)
 	u, _, err := sdkSigner.PresignHTTP(t.Context(), sdkCreds, preq, UnsignedPayload, "s3", testRegion, signTime)
 	if err != nil {
@@ -370,5 +372,97 @@ func TestCanonicalQuery(t *testing.T) {
 		if got := string(appendCanonicalQuery(nil, parseQuery(tt.raw), "")); got != tt.want {
 			t.Errorf("canonicalQuery(%q) = %q, want %q", tt.raw, got, tt.want)
 		}
+	}
+}
+
+// TestUnsignedHeaders checks that every x-amz-* header present must be
+// signed, in header and presigned requests, and that signed ones pass.
+func TestUnsignedHeaders(t *testing.T) {
+	t.Parallel()
+	v := newTestVerifier(t, fixedNow(0))
+	tests := []struct {
+		name    string
+		signed  map[string]string // set before signing
+		added   map[string]string // set after signing
+		presign bool
+		want    string
+	}{
+		{"header/signed copy source", map[string]string{"X-Amz-Copy-Source": "/b/k"}, nil, false, ""},
+		{"header/unsigned copy source", nil, map[string]string{"X-Amz-Copy-Source": "/other/secret"}, false, CodeAccessDenied},
+		{"header/unsigned meta", nil, map[string]string{"x-amz-meta-a": "b"}, false, CodeAccessDenied},
+		{"header/unsigned lower-case key", nil, map[string]string{"x-amz-acl": "public-read"}, false, CodeAccessDenied},
+		{"header/unsigned non-amz", nil, map[string]string{"amz-sdk-invocation-id": "x", "Content-MD5": "x", "User-Agent": "x"}, false, ""},
+		{"presigned/host only", nil, nil, true, ""},
+		{"presigned/unsigned copy source", nil, map[string]string{"X-Amz-Copy-Source": "/other/secret"}, true, CodeAccessDenied},
+		{"presigned/unsigned meta", nil, map[string]string{"X-Amz-Meta-A": "b"}, true, CodeAccessDenied},
+		{"presigned/unsigned content sha", nil, map[string]string{"X-Amz-Content-Sha256": UnsignedPayload}, true, CodeAccessDenied},
+		{"presigned/signed header", map[string]string{"X-Amz-Server-Side-Encryption": "AES256"}, nil, true, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			u := "http://example.com/b/k"
+			if tt.presign {
+				u += "?X-Amz-Expires=300"
+			}
+			req, _ := http.NewRequest(http.MethodPut, u, nil)
+			for k, val := range tt.signed {
+				req.Header.Set(k, val)
+			}
+			if tt.presign {
+				u, hdr, err := sdkSigner.PresignHTTP(t.Context(), sdkCreds, req, UnsignedPayload, "s3", testRegion, signTime)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req, _ = http.NewRequest(http.MethodPut, u, nil)
+				for k, vv := range hdr {
+					if !strings.EqualFold(k, "host") {
+						req.Header[k] = vv
+					}
+				}
+			} else {
+				sdkSign(t, req, emptySHA256)
+			}
+			for k, val := range tt.added {
+				req.Header[k] = []string{val} // as sent, possibly not canonical
+			}
+			_, err := v.Verify(req)
+			if got := errCode(err); got != tt.want {
+				t.Fatalf("code %q, want %q (err %v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+// TestMustSign checks the extra header prefixes a signature must cover:
+// unsigned in Signature Version 4, and always in Version 2, they are
+// AccessDenied.
+func TestMustSign(t *testing.T) {
+	t.Parallel()
+	v, err := New(Config{Credentials: testCredentials, Now: fixedNow(0), Region: testRegion, MustSign: []string{"x-s3mesh-"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	signedReq := func(signCID bool) *http.Request {
+		req, _ := http.NewRequest(http.MethodPut, "http://example.com/b/k", nil)
+		if signCID {
+			req.Header.Set("X-S3mesh-Cid", "bafy")
+		}
+		sdkSign(t, req, emptySHA256)
+		req.Header.Set("X-S3mesh-Cid", "bafy")
+		return req
+	}
+	if _, err := v.Verify(signedReq(true)); err != nil {
+		t.Fatalf("signed x-s3mesh-cid: %v", err)
+	}
+	if _, err := v.Verify(signedReq(false)); errCode(err) != CodeAccessDenied {
+		t.Fatalf("unsigned x-s3mesh-cid: %v, want AccessDenied", err)
+	}
+	req, _ := http.NewRequest(http.MethodPut, "http://example.com/b/k", nil)
+	req.Header.Set("Authorization", "AWS "+testAK+":c2lnbmF0dXJl")
+	req.Header.Set("Date", signTime.Format(http.TimeFormat))
+	req.Header.Set("X-S3mesh-Cid", "bafy")
+	if _, err := v.Verify(req); errCode(err) != CodeAccessDenied {
+		t.Fatalf("Signature Version 2 with x-s3mesh-cid: %v, want AccessDenied", err)
 	}
 }
