@@ -86,9 +86,15 @@ func (n *Upkeep) Touch(c cid.Cid, size int, fromPeer, keep bool) {
 	if keep {
 		return
 	}
+	// Only cached blocks are tracked: those fetched from peers, read
+	// again later. (The kept ones never leave; tracking them would only
+	// grow the map.)
 	now := time.Now().UnixNano()
+	k := string(c.Hash())
 	n.cache.mu.Lock()
-	n.cache.access[string(c.Hash())] = now
+	if _, known := n.cache.access[k]; known || fromPeer {
+		n.cache.access[k] = now
+	}
 	n.cache.mu.Unlock()
 	if !fromPeer {
 		n.cache.hits.Add(1)
@@ -428,6 +434,28 @@ func (n *Upkeep) markKept(ctx context.Context, m *marker) error {
 		}
 	}
 	return nil
+}
+
+// pruneAccess forgets the reads of blocks no longer stored (removed by
+// GC), so the read times the node tracks stay in step with its cache.
+func (n *Upkeep) pruneAccess(ctx context.Context) {
+	n.cache.mu.Lock()
+	keys := make([]string, 0, len(n.cache.access))
+	for k := range n.cache.access {
+		keys = append(keys, k)
+	}
+	n.cache.mu.Unlock()
+	bs := n.blocks.Blockstore()
+	for _, k := range keys {
+		if ctx.Err() != nil {
+			return
+		}
+		if ok, err := bs.Has(ctx, cid.NewCidV1(cid.Raw, []byte(k))); err == nil && !ok {
+			n.cache.mu.Lock()
+			delete(n.cache.access, k)
+			n.cache.mu.Unlock()
+		}
+	}
 }
 
 // CacheStatus is the cache and disk state, for the status page.

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
 
 	"s3mesh/blockstore"
 	"s3mesh/gateway/fetch"
@@ -104,5 +105,40 @@ func TestJanitorInterval(t *testing.T) {
 	}
 	if got := (Config{}).withDefaults().MultipartMaxAge; got != DefaultMultipartMaxAge {
 		t.Errorf("default MultipartMaxAge = %v", got)
+	}
+}
+
+// TestAccessTracksCacheOnly: read times are kept for blocks fetched from
+// peers (and read again), not for the node's own blocks, and forgotten
+// once the block is gone.
+func TestAccessTracksCacheOnly(t *testing.T) {
+	t.Parallel()
+	n := newTestUpkeep(t, Config{})
+	ctx := context.Background()
+	own := merkledag.NodeWithData([]byte("own"))
+	fetched := merkledag.NodeWithData([]byte("fetched"))
+	for _, nd := range []*merkledag.ProtoNode{own, fetched} {
+		if err := n.blocks.Blockstore().Put(ctx, nd); err != nil {
+			t.Fatal(err)
+		}
+	}
+	n.Touch(own.Cid(), 3, false, false)
+	n.Touch(fetched.Cid(), 7, true, false)
+	n.Touch(fetched.Cid(), 7, false, false)
+	n.Touch(merkledag.NodeWithData([]byte("kept")).Cid(), 4, true, true)
+	tracked := func() int {
+		n.cache.mu.Lock()
+		defer n.cache.mu.Unlock()
+		return len(n.cache.access)
+	}
+	if got := tracked(); got != 1 {
+		t.Fatalf("%d blocks tracked, want 1 (the fetched one)", got)
+	}
+	if _, _, err := n.blocks.DeleteBlocks(ctx, []cid.Cid{fetched.Cid()}); err != nil {
+		t.Fatal(err)
+	}
+	n.pruneAccess(ctx)
+	if got := tracked(); got != 0 {
+		t.Fatalf("%d blocks tracked after the fetched one was removed, want 0", got)
 	}
 }

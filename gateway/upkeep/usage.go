@@ -114,5 +114,6 @@ func (n *Upkeep) usageLoop(ctx context.Context, interval time.Duration) {
 		if _, err := n.ScanUsage(ctx); err != nil && ctx.Err() == nil {
 			n.cfg.Logger.Warn("counting owned and cached blocks", "err", err)
 		}
+		n.pruneAccess(ctx)
 	})
 }
