@@ -1,7 +1,7 @@
 package gateway
 
 import (
-	"fmt"
+	"s3mesh/internal/promreg"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -14,8 +14,7 @@ type metrics struct {
 	uploads    *prometheus.CounterVec
 	partBytes  prometheus.Counter
 	inProgress prometheus.GaugeFunc
-	registered []prometheus.Collector
-	reg        prometheus.Registerer
+	set        *promreg.Set
 }
 
 // newMetrics builds the node's collectors and registers them on reg (none
@@ -51,25 +50,10 @@ func newMetrics(reg prometheus.Registerer, openUploads func() int64) (*metrics, 
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "multipart_uploads_in_progress",
 			Help: "Multipart uploads created and not yet completed, aborted, expired or discarded with their bucket.",
 		}, func() float64 { return float64(openUploads()) }),
-		reg: reg,
 	}
-	if reg == nil {
-		return m, nil
-	}
-	cs := []prometheus.Collector{m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress}
-	for _, c := range cs {
-		if err := reg.Register(c); err != nil {
-			m.unregister()
-			return nil, fmt.Errorf("register gateway metrics: %w", err)
-		}
-		m.registered = append(m.registered, c)
-	}
-	return m, nil
+	var err error
+	m.set, err = promreg.Register(reg, "gateway", m.putBytes, m.getBytes, m.importDur, m.puts, m.uploads, m.partBytes, m.inProgress)
+	return m, err
 }
 
-func (m *metrics) unregister() {
-	for _, c := range m.registered {
-		m.reg.Unregister(c)
-	}
-	m.registered = nil
-}
+func (m *metrics) unregister() { m.set.Unregister() }

@@ -1,7 +1,7 @@
 package fetch
 
 import (
-	"fmt"
+	"s3mesh/internal/promreg"
 
 	"github.com/ipfs/go-cid"
 	"github.com/prometheus/client_golang/prometheus"
@@ -18,8 +18,7 @@ type metrics struct {
 	// corrupt counts blocks found corrupt in the local store when read,
 	// repaired those replaced by a good copy from a peer.
 	corrupt, repaired prometheus.Counter
-	registered        []prometheus.Collector
-	reg               prometheus.Registerer
+	set               *promreg.Set
 }
 
 func newMetrics(reg prometheus.Registerer) (*metrics, error) {
@@ -49,27 +48,13 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Namespace: "s3mesh", Subsystem: "gateway", Name: "repaired_blocks_total",
 			Help: "Corrupt blocks of the local store replaced, when read, by a verified copy from a peer.",
 		}),
-		reg: reg,
 	}
-	if reg == nil {
-		return m, nil
-	}
-	for _, c := range []prometheus.Collector{m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected, m.corrupt, m.repaired} {
-		if err := reg.Register(c); err != nil {
-			m.unregister()
-			return nil, fmt.Errorf("register fetch metrics: %w", err)
-		}
-		m.registered = append(m.registered, c)
-	}
-	return m, nil
+	var err error
+	m.set, err = promreg.Register(reg, "fetch", m.blockReads, m.blockReadBytes, m.fetchDur, m.rejected, m.corrupt, m.repaired)
+	return m, err
 }
 
-func (m *metrics) unregister() {
-	for _, c := range m.registered {
-		m.reg.Unregister(c)
-	}
-	m.registered = nil
-}
+func (m *metrics) unregister() { m.set.Unregister() }
 
 // rejectedBlock counts a block dropped by the verifying exchange.
 func (m *metrics) rejectedBlock(cid.Cid) { m.rejected.Inc() }

@@ -61,26 +61,9 @@ func (n *PebbleNamespace) EndCompletedUpload(ctx context.Context, c *CompletedUp
 	if err != nil {
 		return op(err)
 	}
-	n.bucketMu.RLock()
-	defer n.bucketMu.RUnlock()
-	mu := n.lockUpload(ref.ID)
-	mu.Lock()
-	defer mu.Unlock()
-	if _, err := n.getUpload(ref); err != nil {
+	if err := n.endUpload(ref, &kvPair{k: completedKey(ref.Bucket, ref.ID), v: v}); err != nil {
 		return op(err)
 	}
-	b := n.db.NewBatch()
-	defer b.Close()
-	if err := endUpload(b, ref); err != nil {
-		return op(err)
-	}
-	if err := b.Set(completedKey(ref.Bucket, ref.ID), v, nil); err != nil {
-		return op(err)
-	}
-	if err := b.Commit(n.wo); err != nil {
-		return op(err)
-	}
-	n.openUploads.Add(-1)
 	return nil
 }
 

@@ -239,28 +239,42 @@ func (n *PebbleNamespace) Parts(ctx context.Context, ref UploadRef, after, limit
 
 // AbortUpload implements UploadStore.
 func (n *PebbleNamespace) AbortUpload(ctx context.Context, ref UploadRef) error {
-	op := func(err error) error {
+	if err := n.endUpload(ref, nil); err != nil {
 		return fmt.Errorf("abort upload %s/%s %s: %w", ref.Bucket, ref.Key, ref.ID, err)
 	}
+	return nil
+}
+
+// endUpload deletes the upload ref and its parts, and sets extra (nil:
+// nothing) in the same batch; s3err.ErrNoSuchUpload when it is gone.
+func (n *PebbleNamespace) endUpload(ref UploadRef, extra *kvPair) error {
 	n.bucketMu.RLock()
 	defer n.bucketMu.RUnlock()
 	mu := n.lockUpload(ref.ID)
 	mu.Lock()
 	defer mu.Unlock()
 	if _, err := n.getUpload(ref); err != nil {
-		return op(err)
+		return err
 	}
 	b := n.db.NewBatch()
 	defer b.Close()
 	if err := endUpload(b, ref); err != nil {
-		return op(err)
+		return err
+	}
+	if extra != nil {
+		if err := b.Set(extra.k, extra.v, nil); err != nil {
+			return err
+		}
 	}
 	if err := b.Commit(n.wo); err != nil {
-		return op(err)
+		return err
 	}
 	n.openUploads.Add(-1)
 	return nil
 }
+
+// kvPair is one key and value to write.
+type kvPair struct{ k, v []byte }
 
 // endUpload adds the deletion of the upload and its parts to b.
 func endUpload(b *pebble.Batch, ref UploadRef) error {

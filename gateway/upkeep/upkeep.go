@@ -13,6 +13,7 @@ import (
 	"s3mesh/blockstore"
 	"s3mesh/gateway/fetch"
 	"s3mesh/gateway/namespace"
+	"s3mesh/internal/promreg"
 )
 
 // DefaultMultipartMaxAge is Config.MultipartMaxAge's default: 7 days.
@@ -105,7 +106,7 @@ type Upkeep struct {
 	cm     *cacheMetrics
 	cache  cacheState
 	usage  *usageState
-	reg    []prometheus.Collector
+	reg    *promreg.Set
 
 	// Set by Start.
 	crdt    *namespace.CRDTNamespace
@@ -136,25 +137,15 @@ func New(cfg Config, blocks *blockstore.Store) (*Upkeep, error) {
 	u.cache.reads = map[*openRead]struct{}{}
 	u.cache.wake = make(chan struct{}, 1)
 	u.cm = newCacheMetrics(u)
-	if cfg.Registerer != nil {
-		cs := append(u.gcm.collectors(), usageCollectors(u.usage)...)
-		for _, c := range append(cs, u.cm.collectors()...) {
-			if err := cfg.Registerer.Register(c); err != nil {
-				u.unregister()
-				return nil, fmt.Errorf("register upkeep metrics: %w", err)
-			}
-			u.reg = append(u.reg, c)
-		}
+	cs := append(u.gcm.collectors(), usageCollectors(u.usage)...)
+	var err error
+	if u.reg, err = promreg.Register(cfg.Registerer, "upkeep", append(cs, u.cm.collectors()...)...); err != nil {
+		return nil, err
 	}
 	return u, nil
 }
 
-func (n *Upkeep) unregister() {
-	for _, c := range n.reg {
-		n.cfg.Registerer.Unregister(c)
-	}
-	n.reg = nil
-}
+func (n *Upkeep) unregister() { n.reg.Unregister() }
 
 // Start starts the janitor and the usage loop over the open namespace ns,
 // fetching good copies of bad blocks through f. Close it before ns
