@@ -292,6 +292,8 @@ var opHandlers = map[Op]handlerFunc{
 	OpGetBucketAcl:            (*Handler).handleGetBucketAcl,
 	OpPutBucketAcl:            (*Handler).handlePutBucketAcl,
 	OpGetBucketVersioning:     (*Handler).handleGetBucketVersioning,
+	OpPutBucketVersioning:     (*Handler).handlePutBucketVersioning,
+	OpListObjectVersions:      (*Handler).handleListObjectVersions,
 }
 
 // streamingOps stream object content and have no default time bound.

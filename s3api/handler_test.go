@@ -294,11 +294,9 @@ func TestNotImplemented(t *testing.T) {
 	e := newEnv(t)
 	e.mustDo(req{method: "PUT", target: "/bkt1"}, 200)
 	tests := []req{
-		{method: "PUT", target: "/bkt1?versioning", body: []byte("<x/>")},
 		{method: "GET", target: "/bkt1?policy"},
 		{method: "PUT", target: "/bkt1?cors"},
 		{method: "GET", target: "/bkt1?lifecycle"},
-		{method: "GET", target: "/bkt1?versions"},
 		{method: "GET", target: "/bkt1/k?attributes"},
 		{method: "PUT", target: "/bkt1/k?retention"},
 		{method: "POST", target: "/bkt1"},

@@ -570,6 +570,7 @@ func (h *Handler) handleCompleteMultipartUpload(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(w.Header(), obj)
 	if obj.CID != "" {
 		w.Header().Set(cidHeader, obj.CID)
 	}

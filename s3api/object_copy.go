@@ -193,6 +193,7 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(w.Header(), obj)
 	if obj.CID != "" {
 		w.Header().Set(cidHeader, obj.CID)
 	}

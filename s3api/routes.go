@@ -43,6 +43,8 @@ const (
 	OpGetBucketAcl            Op = "GetBucketAcl"
 	OpPutBucketAcl            Op = "PutBucketAcl"
 	OpGetBucketVersioning     Op = "GetBucketVersioning"
+	OpPutBucketVersioning     Op = "PutBucketVersioning"
+	OpListObjectVersions      Op = "ListObjectVersions"
 
 	// OpUnknown is a request that names no S3 operation (an IAM or STS
 	// call, an unsupported method). It is answered NotImplemented.
@@ -109,7 +111,7 @@ var routes = []route{
 	{method: http.MethodGet, level: levelBucket, query: q("location"), op: OpGetBucketLocation},
 	{method: http.MethodPost, level: levelBucket, query: q("delete"), op: OpDeleteObjects},
 	{method: http.MethodGet, level: levelBucket, query: q("uploads"), op: OpListMultipartUploads},
-	{method: http.MethodGet, level: levelBucket, query: q("versions"), op: "ListObjectVersions"},
+	{method: http.MethodGet, level: levelBucket, query: q("versions"), op: OpListObjectVersions},
 	{method: http.MethodGet, level: levelBucket, query: q("session"), op: "CreateSession"},
 	{method: http.MethodGet, level: levelBucket, query: q("acl"), op: OpGetBucketAcl},
 	{method: http.MethodPut, level: levelBucket, query: q("acl"), op: OpPutBucketAcl},
@@ -117,7 +119,7 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, query: q("tagging"), op: "PutBucketTagging"},
 	{method: http.MethodDelete, level: levelBucket, query: q("tagging"), op: "DeleteBucketTagging"},
 	{method: http.MethodGet, level: levelBucket, query: q("versioning"), op: OpGetBucketVersioning},
-	{method: http.MethodPut, level: levelBucket, query: q("versioning"), op: "PutBucketVersioning"},
+	{method: http.MethodPut, level: levelBucket, query: q("versioning"), op: OpPutBucketVersioning},
 	{method: http.MethodGet, level: levelBucket, query: q("policyStatus"), op: "GetBucketPolicyStatus"},
 	{method: http.MethodGet, level: levelBucket, query: q("policy"), op: "GetBucketPolicy"},
 	{method: http.MethodPut, level: levelBucket, query: q("policy"), op: "PutBucketPolicy"},

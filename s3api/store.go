@@ -171,6 +171,15 @@ type ObjectInfo struct {
 	// PartSizes holds the size of each part, in order, for an object made
 	// by CompleteMultipartUpload; nil for an object written in one PUT.
 	PartSizes []int64
+	// VersionID is the version's ID (x-amz-version-id) in a bucket whose
+	// versioning has been set, "null" for its null version; "" in a
+	// bucket that was never versioned and from a store without the
+	// VersioningStore role.
+	VersionID string
+	// DeleteMarker is true for a delete marker (a VersioningStore's
+	// versions only): Key, LastModified and VersionID are then the only
+	// meaningful fields.
+	DeleteMarker bool
 }
 
 // ListObjectsInput is the argument of ListObjects.

@@ -67,7 +67,7 @@ func (s *Store) PutObjectTagging(ctx context.Context, bucketName, key string, ta
 	}
 	info := copyInfo(&cur.info)
 	info.Tags = copyTags(tags)
-	obj := &object{info: *info, data: cur.data}
-	b.store(obj)
+	obj := &object{info: *info, data: cur.data, vid: cur.vid}
+	b.replaceVersion(cur, obj)
 	return copyInfo(&obj.info), nil
 }
