@@ -698,9 +698,21 @@ func (n *CRDTNamespace) DeleteBucket(ctx context.Context, name string) error {
 	return nil
 }
 
-// GetObject implements Namespace.
+// GetObject implements Namespace. A Versioned record comes with its
+// Version.
 func (n *CRDTNamespace) GetObject(ctx context.Context, bucket, key string) (*ObjectRecord, error) {
-	return n.idx.GetObject(ctx, bucket, key)
+	rec, err := n.idx.GetObject(ctx, bucket, key)
+	if err != nil || !rec.Versioned {
+		return rec, err
+	}
+	w, ok, err := n.winnerOf(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	if ok && w.kind == entryPut {
+		rec.Version = w.version
+	}
+	return rec, nil
 }
 
 // Objects implements Namespace: a range scan of the local index.
@@ -775,7 +787,9 @@ func (n *CRDTNamespace) PutObject(ctx context.Context, rec *ObjectRecord, check 
 	if err != nil {
 		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
 	}
-	rec.Version = ver
+	if vs != "" {
+		rec.Version = ver
+	}
 	return nil
 }
 
@@ -811,7 +825,9 @@ func (n *CRDTNamespace) UpdateObject(ctx context.Context, bucket, key string, fn
 	if err != nil {
 		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
 	}
-	rec.Version = ver
+	if vs != "" {
+		rec.Version = ver
+	}
 	return rec, nil
 }
 

@@ -65,9 +65,12 @@ type ObjectRecord struct {
 	// replaces. The CRDTNamespace sets it at commit from the bucket.
 	Versioned bool
 	// Version is the namespace version of the entry (HLC and writer, the
-	// same on every node) where the namespace reports it: set by the
-	// CRDTNamespace's PutObject, UpdateObject, DeleteCurrent, ObjectVersion
-	// and Versions; empty otherwise. Not part of the stored payload.
+	// same on every node) where the CRDTNamespace reports it: always by
+	// ObjectVersion, Versions and DeleteCurrent; by PutObject and
+	// UpdateObject once the bucket's versioning has been set; by GetObject
+	// for a Versioned record. Empty otherwise, so that the S3 version ID
+	// (VersionID) is reported only where S3 reports one. Not part of the
+	// stored payload.
 	Version string
 	// DeleteMarker is true for a delete marker reported by ObjectVersion,
 	// DeleteCurrent or Versions: only LastModified, Versioned and Version

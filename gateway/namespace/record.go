@@ -134,8 +134,10 @@ func (r *ObjectRecord) Info() *s3api.ObjectInfo {
 			Expires:            r.Expires,
 			User:               r.User,
 		},
-		Checksums: r.Checksums,
-		Tags:      r.Tags,
-		PartSizes: r.PartSizes,
+		Checksums:    r.Checksums,
+		Tags:         r.Tags,
+		PartSizes:    r.PartSizes,
+		VersionID:    r.VersionID(),
+		DeleteMarker: r.DeleteMarker,
 	}
 }
