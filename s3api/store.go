@@ -117,7 +117,9 @@ type ObjectMetadata struct {
 
 // PutConditions are the conditional-write headers of a PutObject.
 type PutConditions struct {
-	// IfNoneMatch is "*" when the key must not exist (If-None-Match: *).
+	// IfNoneMatch is "*" when the key must not exist (If-None-Match: *),
+	// or an ETag (unquoted) the current version must not have; a store
+	// answers s3err.ErrPreconditionFailed when it does.
 	IfNoneMatch string
 	// IfMatch, when set, is the ETag (unquoted) the current version must have.
 	IfMatch string

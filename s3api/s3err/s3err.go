@@ -141,7 +141,7 @@ var table = map[Code]entry{
 	ErrInvalidLocationConstraint:          {http.StatusBadRequest, "The specified location constraint is not valid."},
 	ErrInvalidPart:                        {http.StatusBadRequest, "One or more of the specified parts could not be found."},
 	ErrInvalidPartOrder:                   {http.StatusBadRequest, "The list of parts was not in ascending order."},
-	ErrInvalidPartNumber:                  {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
+	ErrInvalidPartNumber:                  {http.StatusBadRequest, "The requested partnumber is not satisfiable."},
 	ErrNoSuchVersion:                      {http.StatusNotFound, "The specified version does not exist."},
 	ErrInvalidRange:                       {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	ErrInvalidRequest:                     {http.StatusBadRequest, "Invalid Request."},

@@ -247,7 +247,7 @@ func (b *bucket) setCurrent(obj *object) {
 // holds s.mu.
 func checkConditions(b *bucket, key string, c s3api.PutConditions) error {
 	cur, exists := b.objects[key]
-	if c.IfNoneMatch == "*" && exists {
+	if exists && (c.IfNoneMatch == "*" || (c.IfNoneMatch != "" && strings.Trim(c.IfNoneMatch, `"`) == cur.info.ETag)) {
 		return s3err.ErrPreconditionFailed
 	}
 	if c.IfMatch != "" {
