@@ -294,6 +294,7 @@ var opHandlers = map[Op]handlerFunc{
 	OpGetBucketVersioning:     (*Handler).handleGetBucketVersioning,
 	OpPutBucketVersioning:     (*Handler).handlePutBucketVersioning,
 	OpListObjectVersions:      (*Handler).handleListObjectVersions,
+	OpGetObjectAttributes:     (*Handler).handleGetObjectAttributes,
 }
 
 // streamingOps stream object content and have no default time bound.

@@ -297,7 +297,6 @@ func TestNotImplemented(t *testing.T) {
 		{method: "GET", target: "/bkt1?policy"},
 		{method: "PUT", target: "/bkt1?cors"},
 		{method: "GET", target: "/bkt1?lifecycle"},
-		{method: "GET", target: "/bkt1/k?attributes"},
 		{method: "PUT", target: "/bkt1/k?retention"},
 		{method: "POST", target: "/bkt1"},
 		{method: "OPTIONS", target: "/bkt1/k"},

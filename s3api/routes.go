@@ -45,6 +45,7 @@ const (
 	OpGetBucketVersioning     Op = "GetBucketVersioning"
 	OpPutBucketVersioning     Op = "PutBucketVersioning"
 	OpListObjectVersions      Op = "ListObjectVersions"
+	OpGetObjectAttributes     Op = "GetObjectAttributes"
 
 	// OpUnknown is a request that names no S3 operation (an IAM or STS
 	// call, an unsupported method). It is answered NotImplemented.
@@ -95,7 +96,7 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, query: q("legal-hold"), op: "GetObjectLegalHold"},
 	{method: http.MethodPut, level: levelObject, query: q("legal-hold"), op: "PutObjectLegalHold"},
 	{method: http.MethodGet, level: levelObject, query: q("torrent"), op: "GetObjectTorrent"},
-	{method: http.MethodGet, level: levelObject, query: q("attributes"), op: "GetObjectAttributes"},
+	{method: http.MethodGet, level: levelObject, query: q("attributes"), op: OpGetObjectAttributes},
 	{method: http.MethodPost, level: levelObject, query: q("restore"), op: "RestoreObject"},
 	{method: http.MethodPost, level: levelObject, query: q("select"), op: "SelectObjectContent"},
 	{method: http.MethodPut, level: levelObject, query: q("renameObject"), op: "RenameObject"},
