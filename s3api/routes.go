@@ -46,6 +46,12 @@ const (
 	OpPutBucketVersioning     Op = "PutBucketVersioning"
 	OpListObjectVersions      Op = "ListObjectVersions"
 	OpGetObjectAttributes     Op = "GetObjectAttributes"
+	OpPutBucketCors           Op = "PutBucketCors"
+	OpGetBucketCors           Op = "GetBucketCors"
+	OpDeleteBucketCors        Op = "DeleteBucketCors"
+	// OpOptionsObject is a CORS preflight request (OPTIONS on a bucket or
+	// an object), answered from the bucket's CORS rules, unsigned.
+	OpOptionsObject Op = "OptionsObject"
 
 	// OpUnknown is a request that names no S3 operation (an IAM or STS
 	// call, an unsupported method). It is answered NotImplemented.
@@ -107,6 +113,7 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, op: OpGetObject},
 	{method: http.MethodHead, level: levelObject, op: OpHeadObject},
 	{method: http.MethodDelete, level: levelObject, op: OpDeleteObject},
+	{method: http.MethodOptions, level: levelObject, op: OpOptionsObject},
 
 	// Bucket, query-qualified.
 	{method: http.MethodGet, level: levelBucket, query: q("location"), op: OpGetBucketLocation},
@@ -125,9 +132,9 @@ var routes = []route{
 	{method: http.MethodGet, level: levelBucket, query: q("policy"), op: "GetBucketPolicy"},
 	{method: http.MethodPut, level: levelBucket, query: q("policy"), op: "PutBucketPolicy"},
 	{method: http.MethodDelete, level: levelBucket, query: q("policy"), op: "DeleteBucketPolicy"},
-	{method: http.MethodGet, level: levelBucket, query: q("cors"), op: "GetBucketCors"},
-	{method: http.MethodPut, level: levelBucket, query: q("cors"), op: "PutBucketCors"},
-	{method: http.MethodDelete, level: levelBucket, query: q("cors"), op: "DeleteBucketCors"},
+	{method: http.MethodGet, level: levelBucket, query: q("cors"), op: OpGetBucketCors},
+	{method: http.MethodPut, level: levelBucket, query: q("cors"), op: OpPutBucketCors},
+	{method: http.MethodDelete, level: levelBucket, query: q("cors"), op: OpDeleteBucketCors},
 	{method: http.MethodGet, level: levelBucket, query: q("lifecycle"), op: "GetBucketLifecycleConfiguration"},
 	{method: http.MethodPut, level: levelBucket, query: q("lifecycle"), op: "PutBucketLifecycleConfiguration"},
 	{method: http.MethodDelete, level: levelBucket, query: q("lifecycle"), op: "DeleteBucketLifecycle"},
@@ -167,6 +174,7 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, op: OpCreateBucket},
 	{method: http.MethodHead, level: levelBucket, op: OpHeadBucket},
 	{method: http.MethodDelete, level: levelBucket, op: OpDeleteBucket},
+	{method: http.MethodOptions, level: levelBucket, op: OpOptionsObject},
 	{method: http.MethodPost, level: levelBucket, op: "PostObject"},
 }
 

@@ -300,3 +300,34 @@ type ListObjectVersionsResult struct {
 	NextKeyMarker       string
 	NextVersionIDMarker string
 }
+
+// CORSStore is a store that keeps a bucket's CORS configuration (a bucket
+// setting; the handler answers preflight requests and sets the CORS
+// response headers from it).
+type CORSStore interface {
+	// PutBucketCors replaces the bucket's CORS rules (the caller checks
+	// them: 1 to 100 rules, each with an origin and a method). It returns
+	// s3err.ErrNoSuchBucket.
+	PutBucketCors(ctx context.Context, bucket string, rules []CORSRule) error
+	// GetBucketCors returns the bucket's CORS rules, in order. It returns
+	// s3err.ErrNoSuchBucket, or s3err.ErrNoSuchCORSConfiguration when the
+	// bucket has none.
+	GetBucketCors(ctx context.Context, bucket string) ([]CORSRule, error)
+	// DeleteBucketCors removes the bucket's CORS rules; removing none
+	// succeeds. It returns s3err.ErrNoSuchBucket.
+	DeleteBucketCors(ctx context.Context, bucket string) error
+}
+
+// CORSRule is one rule of a bucket's CORS configuration. Origins and
+// headers may hold one "*" wildcard each; methods are GET, PUT, HEAD,
+// POST or DELETE.
+type CORSRule struct {
+	ID             string   `json:"id,omitempty"`
+	AllowedOrigins []string `json:"o"`
+	AllowedMethods []string `json:"m"`
+	AllowedHeaders []string `json:"h,omitempty"`
+	ExposeHeaders  []string `json:"e,omitempty"`
+	// MaxAgeSeconds is how long a browser may cache a preflight answer;
+	// 0: not said.
+	MaxAgeSeconds int `json:"a,omitempty"`
+}

@@ -20,6 +20,9 @@ type BucketRecord struct {
 	// VersioningEnabled or VersioningSuspended (see CRDTNamespace,
 	// Versions).
 	Versioning string
+	// CORS is the bucket's CORS configuration, encoded by the gateway
+	// (opaque here); empty for none.
+	CORS string
 }
 
 // The versioning states of a bucket (BucketRecord.Versioning).

@@ -98,10 +98,11 @@ type bucketRecordV1 struct {
 	Replicated bool   `json:"rp,omitempty"`
 	Chunker    string `json:"ck,omitempty"`
 	Versioning string `json:"vs,omitempty"`
+	CORS       string `json:"cors,omitempty"`
 }
 
 func encodeBucket(b BucketRecord) ([]byte, error) {
-	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location, Replicated: b.Replicated, Chunker: b.Chunker, Versioning: b.Versioning})
+	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location, Replicated: b.Replicated, Chunker: b.Chunker, Versioning: b.Versioning, CORS: b.CORS})
 	if err != nil {
 		return nil, fmt.Errorf("encode bucket record: %w", err)
 	}
@@ -113,7 +114,7 @@ func decodeBucket(name string, b []byte) (*BucketRecord, error) {
 	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
 	}
-	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker, Versioning: r.Versioning}, nil
+	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker, Versioning: r.Versioning, CORS: r.CORS}, nil
 }
 
 // Info returns the record as the S3 API describes an object.

@@ -51,6 +51,7 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) s3api.ObjectStore
 		{"CopyObject", testCopyObject},
 		{"PutObjectTagging", testPutObjectTagging},
 		{"Versioning", testVersioning},
+		{"BucketCors", testBucketCors},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -67,6 +67,8 @@ type bucket struct {
 	versions map[string][]*object
 	// seq numbers the bucket's versions.
 	seq uint64
+	// cors is the bucket's CORS configuration, nil for none.
+	cors []s3api.CORSRule
 }
 
 // object is one committed version; neither it nor its data is ever mutated
