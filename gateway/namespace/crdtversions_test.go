@@ -10,6 +10,12 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/google/go-cmp/cmp"
+	"github.com/ipfs/boxo/blockservice"
+	boxobs "github.com/ipfs/boxo/blockstore"
+	"github.com/ipfs/boxo/exchange/offline"
+	"github.com/ipfs/boxo/ipld/merkledag"
+	ds "github.com/ipfs/go-datastore"
+	dssync "github.com/ipfs/go-datastore/sync"
 
 	"s3mesh/s3api/s3err"
 )
@@ -247,5 +253,53 @@ func TestCrdtVersionsOrderIndependent(t *testing.T) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("order %v gives another index (-first +this):\n%s", order, diff)
 		}
+	}
+}
+
+// TestCrdtVersionsIndexUpgrade: an index made before versions (no c/index,
+// no x/) is rebuilt at open, so every version is known again (GC marks
+// from x/); an up-to-date index is not rebuilt.
+func TestCrdtVersionsIndexUpgrade(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	bs := boxobs.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
+	dag := merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))
+	cfg := CRDTConfig{Dir: dir, NodeID: "solo", NoSync: true, PruneInterval: -1}
+	ns, err := OpenCRDTNamespace(cfg, nil, dag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.CreateBucket(ctx, BucketRecord{Name: "b"}); err != nil {
+		t.Fatal(err)
+	}
+	setVersioning(t, ns, "b", VersioningEnabled)
+	putVersion(t, ns, "b", "k", "v1")
+	putVersion(t, ns, "b", "k", "v2")
+	if _, err := ns.DeleteCurrent(ctx, "b", "k"); err != nil {
+		t.Fatal(err)
+	}
+	want := versionList(t, ns, "b")
+	// Make the index look as an older release left it.
+	if err := ns.idx.db.DeleteRange([]byte(prefixVersion), upperBound([]byte(prefixVersion)), ns.idx.wo); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.idx.db.Delete(keyIndexFormat, ns.idx.wo); err != nil {
+		t.Fatal(err)
+	}
+	if err := ns.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ns, err = OpenCRDTNamespace(cfg, nil, dag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	if got := versionList(t, ns, "b"); !cmp.Equal(got, want) {
+		t.Fatalf("versions after the upgrade (-want +got):\n%s", cmp.Diff(want, got))
+	}
+	var roots int
+	if err := ns.VersionRoots(ctx, func(_, _, _ string, _ bool) error { roots++; return nil }); err != nil || roots != 2 {
+		t.Fatalf("VersionRoots after the upgrade: %d, %v", roots, err)
 	}
 }
