@@ -125,6 +125,9 @@ type UploadPartCopyInput struct {
 	PartNumber   int
 	SourceBucket string
 	SourceKey    string
+	// SourceVersionID, when set, names the source's version (a
+	// VersioningStore's; "" is the current version).
+	SourceVersionID string
 	// SourceETag, when set, is the ETag the source must have.
 	SourceETag string
 	Offset     int64
@@ -211,6 +214,10 @@ type CopyObjectInput struct {
 	Key          string
 	SourceBucket string
 	SourceKey    string
+	// SourceVersionID, when set, names the source's version (a
+	// VersioningStore's; "" is the current version). A delete marker is
+	// s3err.ErrInvalidRequest; a missing version s3err.ErrNoSuchVersion.
+	SourceVersionID string
 	// SourceETag, when set, is the ETag the source must have: the caller
 	// evaluated x-amz-copy-source-if-* against that version.
 	SourceETag      string

@@ -52,6 +52,15 @@ func TestVersioningHTTP(t *testing.T) {
 	if got := e.mustDo(req{method: "GET", target: "/bkt1/k?versionId=" + url.QueryEscape(v1)}, 200); got.Body.String() != "one" || got.Header().Get("x-amz-version-id") != v1 {
 		t.Errorf("GET v1: %q %v", got.Body.String(), got.Header())
 	}
+	// A copy of a version that is not current.
+	e.mustDo(req{method: "PUT", target: "/bkt2"}, 200)
+	rec = e.mustDo(req{method: "PUT", target: "/bkt2/copy", hdr: map[string]string{"x-amz-copy-source": "/bkt1/k?versionId=" + url.QueryEscape(v1)}}, 200)
+	if rec.Header().Get("x-amz-copy-source-version-id") != v1 || rec.Header().Get("x-amz-version-id") != "" {
+		t.Errorf("copy of v1: %v", rec.Header())
+	}
+	if got := e.mustDo(req{method: "GET", target: "/bkt2/copy"}, 200); got.Body.String() != "one" {
+		t.Errorf("copy of v1: %q", got.Body.String())
+	}
 	rec = e.mustDo(req{method: "DELETE", target: "/bkt1/k"}, 204)
 	dm := rec.Header().Get("x-amz-version-id")
 	if rec.Header().Get("x-amz-delete-marker") != "true" || dm == "" {

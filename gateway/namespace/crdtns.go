@@ -770,6 +770,7 @@ func (n *CRDTNamespace) PutObject(ctx context.Context, rec *ObjectRecord, check 
 		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
 	}
 	rec.Versioned = vs == VersioningEnabled
+	rec.Version, rec.DeleteMarker = "", false
 	v, err := encodeObject(rec)
 	if err != nil {
 		return err
@@ -817,6 +818,7 @@ func (n *CRDTNamespace) UpdateObject(ctx context.Context, bucket, key string, fn
 		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
 	}
 	rec.Versioned = vs == VersioningEnabled
+	rec.Version, rec.DeleteMarker = "", false
 	v, err := encodeObject(rec)
 	if err != nil {
 		return nil, err

@@ -235,6 +235,18 @@ func testVersioning(t *testing.T, s s3api.ObjectStore) {
 		if _, b := getVersion(t, vs, "ver", "b", b2.VersionID); !bytes.Equal(b, []byte("b2")) {
 			t.Errorf("version overwritten by a copy: %q", b)
 		}
+		// A copy of a version that is not current.
+		c2, err := cs.CopyObject(ctx, &s3api.CopyObjectInput{Bucket: "ver", Key: "b-copy", SourceBucket: "ver", SourceKey: "b", SourceVersionID: b1.VersionID})
+		if err != nil {
+			t.Fatalf("CopyObject of version b1: %v", err)
+		}
+		if _, b := getVersion(t, vs, "ver", "b-copy", c2.VersionID); !bytes.Equal(b, []byte("b1")) {
+			t.Errorf("copy of version b1: %q", b)
+		}
+		_, err = cs.CopyObject(ctx, &s3api.CopyObjectInput{Bucket: "ver", Key: "b-copy", SourceBucket: "ver", SourceKey: "b", SourceVersionID: "no-such-version"})
+		wantCode(t, "CopyObject of a missing version", err, s3err.ErrNoSuchVersion)
+		_, err = cs.CopyObject(ctx, &s3api.CopyObjectInput{Bucket: "ver", Key: "b-copy", SourceBucket: "ver", SourceKey: "k", SourceVersionID: "null"})
+		wantCode(t, "CopyObject of a delete marker", err, s3err.ErrInvalidRequest)
 	}
 	if ms, ok := s.(s3api.MultipartStore); ok {
 		id := createUpload(t, ms, "ver", "b")
