@@ -26,7 +26,7 @@ func (n *Node) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3ap
 	}
 	w := n.upkeep.BeginWrite()
 	defer w.End()
-	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
+	src, err := n.copySource(ctx, in.SourceBucket, in.SourceKey, in.SourceVersionID)
 	if err != nil {
 		return nil, fmt.Errorf("copy %s/%s: source: %w", in.Bucket, in.Key, err)
 	}
@@ -72,4 +72,20 @@ func (n *Node) PutObjectTagging(ctx context.Context, bucket, key string, tags ma
 	info := rec.Info()
 	info.Tags = maps.Clone(info.Tags)
 	return info, nil
+}
+
+// copySource returns the record of a copy source: version versionID of it
+// ("" for the current one); a delete marker is s3err.ErrInvalidRequest.
+func (n *Node) copySource(ctx context.Context, bucket, key, versionID string) (*ObjectRecord, error) {
+	if versionID == "" {
+		return n.ns.GetObject(ctx, bucket, key)
+	}
+	rec, err := n.crdt.ObjectVersion(ctx, bucket, key, versionID)
+	if err != nil {
+		return nil, err
+	}
+	if rec.DeleteMarker {
+		return nil, s3err.New(s3err.ErrInvalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
+	return rec, nil
 }

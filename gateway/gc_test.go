@@ -636,3 +636,45 @@ func corruptThroughStore(t testing.TB, n *Node, c cid.Cid) {
 		t.Fatal(err)
 	}
 }
+
+// TestGCKeepsVersions: GC keeps the blocks of every version of a versioned
+// bucket, current or not, and of a version under a delete marker; a
+// version removed for good is collected.
+func TestGCKeepsVersions(t *testing.T) {
+	t.Parallel()
+	n := newTestNode(t, Config{NoSync: true})
+	mustBucket(t, n, "b")
+	ctx := context.Background()
+	if err := n.PutBucketVersioning(ctx, "b", s3api.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	v1 := put(t, n, "b", "k", []byte("the first version"))
+	v2 := put(t, n, "b", "k", []byte("the second version"))
+	v3 := put(t, n, "b", "k", []byte("the third version, removed"))
+	if _, err := n.DeleteObjectVersion(ctx, "b", "k", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.DeleteObjectVersion(ctx, "b", "k", v3.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.GC(ctx, nil); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []*s3api.ObjectInfo{v1, v2} {
+		info, c, err := n.GetObjectVersion(ctx, "b", "k", v.VersionID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := c.Open(ctx, 0, info.Size)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadAll(r); err != nil {
+			t.Fatalf("version %s after GC: %v", v.VersionID, err)
+		}
+		r.Close()
+	}
+	if ok, _ := n.blocks.Blockstore().Has(ctx, cid.MustParse(v3.CID)); ok {
+		t.Error("GC kept the blocks of a removed version")
+	}
+}

@@ -151,7 +151,7 @@ func (n *Node) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInput
 	}
 	w := n.upkeep.BeginWrite()
 	defer w.End()
-	src, err := n.ns.GetObject(ctx, in.SourceBucket, in.SourceKey)
+	src, err := n.copySource(ctx, in.SourceBucket, in.SourceKey, in.SourceVersionID)
 	if err != nil {
 		return nil, op(err)
 	}

@@ -117,7 +117,7 @@ func putCheck(c s3api.PutConditions) namespace.PutCheck {
 		return nil
 	}
 	return func(cur *ObjectRecord) error {
-		if c.IfNoneMatch == "*" && cur != nil {
+		if cur != nil && (c.IfNoneMatch == "*" || (c.IfNoneMatch != "" && c.IfNoneMatch == cur.ETag)) {
 			return s3err.ErrPreconditionFailed
 		}
 		if c.IfMatch != "" {

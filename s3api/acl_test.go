@@ -89,7 +89,17 @@ func TestGetBucketVersioning(t *testing.T) {
 	if got := errorCode(t, e.do(req{method: "GET", target: "/nobucket?versioning"})); got != "NoSuchBucket" {
 		t.Errorf("missing bucket: %q", got)
 	}
-	if got := errorCode(t, e.mustDo(req{method: "PUT", target: "/bkt1?versioning", body: []byte("<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")}, 501)); got != "NotImplemented" {
-		t.Errorf("PutBucketVersioning: %q", got)
+	e.mustDo(req{method: "PUT", target: "/bkt1?versioning", body: []byte("<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>")}, 200)
+	rec = e.mustDo(req{method: "GET", target: "/bkt1?versioning"}, 200)
+	if want := `<Status>Enabled</Status>`; !strings.Contains(rec.Body.String(), want) {
+		t.Errorf("after PutBucketVersioning:\n%s", rec.Body.String())
+	}
+	for _, body := range []string{"<x/>", "<VersioningConfiguration><Status>On</Status></VersioningConfiguration>"} {
+		if got := errorCode(t, e.mustDo(req{method: "PUT", target: "/bkt1?versioning", body: []byte(body)}, 400)); got != "MalformedXML" {
+			t.Errorf("PutBucketVersioning(%s): %q", body, got)
+		}
+	}
+	if got := errorCode(t, e.mustDo(req{method: "PUT", target: "/bkt1?versioning", body: []byte("<VersioningConfiguration><Status>Enabled</Status><MfaDelete>Enabled</MfaDelete></VersioningConfiguration>")}, 501)); got != "NotImplemented" {
+		t.Errorf("PutBucketVersioning with MFA delete: %q", got)
 	}
 }

@@ -214,12 +214,3 @@ func (h *Handler) handleGetBucketLocation(w http.ResponseWriter, r *http.Request
 	}
 	return writeXML(w, locationConstraint{NS: xmlNS, Region: region})
 }
-
-// handleGetBucketVersioning serves GetBucketVersioning: versioning is never
-// enabled, which S3 reports as a configuration without a Status.
-func (h *Handler) handleGetBucketVersioning(w http.ResponseWriter, r *http.Request) error {
-	if _, err := h.store.HeadBucket(r.Context(), info(r).bucket); err != nil {
-		return err
-	}
-	return writeXML(w, versioningConfiguration{NS: xmlNS})
-}

@@ -77,15 +77,18 @@ func unquoteETag(t string) string {
 func quoteETag(etag string) string { return `"` + etag + `"` }
 
 // parsePutConditions reads the conditional-write headers of a PutObject:
-// If-None-Match, whose only supported value is "*", and If-Match with one
-// entity tag.
+// If-None-Match with "*" or one entity tag, and If-Match with one entity
+// tag.
 func parsePutConditions(hdr http.Header) (PutConditions, error) {
 	var c PutConditions
 	if v := strings.TrimSpace(hdr.Get("If-None-Match")); v != "" {
-		if v != "*" {
-			return c, s3err.New(s3err.ErrNotImplemented, "If-None-Match on a write supports only the value *.")
+		if strings.Contains(v, ",") {
+			return c, s3err.New(s3err.ErrNotImplemented, "If-None-Match on a write supports * or one entity tag.")
 		}
 		c.IfNoneMatch = "*"
+		if v != "*" {
+			c.IfNoneMatch = unquoteETag(v)
+		}
 	}
 	if v := strings.TrimSpace(hdr.Get("If-Match")); v != "" {
 		if strings.Contains(v, ",") {

@@ -66,7 +66,8 @@ func TestParsePutConditions(t *testing.T) {
 		{nil, s3api.PutConditions{}, ""},
 		{map[string]string{"If-None-Match": "*"}, s3api.PutConditions{IfNoneMatch: "*"}, ""},
 		{map[string]string{"If-Match": `"e1"`}, s3api.PutConditions{IfMatch: "e1"}, ""},
-		{map[string]string{"If-None-Match": `"e1"`}, s3api.PutConditions{}, s3err.ErrNotImplemented},
+		{map[string]string{"If-None-Match": `"e1"`}, s3api.PutConditions{IfNoneMatch: "e1"}, ""},
+		{map[string]string{"If-None-Match": `"e1", "e2"`}, s3api.PutConditions{}, s3err.ErrNotImplemented},
 		{map[string]string{"If-Match": `"e1", "e2"`}, s3api.PutConditions{}, s3err.ErrNotImplemented},
 	}
 	for _, tt := range tests {

@@ -292,6 +292,13 @@ var opHandlers = map[Op]handlerFunc{
 	OpGetBucketAcl:            (*Handler).handleGetBucketAcl,
 	OpPutBucketAcl:            (*Handler).handlePutBucketAcl,
 	OpGetBucketVersioning:     (*Handler).handleGetBucketVersioning,
+	OpPutBucketVersioning:     (*Handler).handlePutBucketVersioning,
+	OpListObjectVersions:      (*Handler).handleListObjectVersions,
+	OpGetObjectAttributes:     (*Handler).handleGetObjectAttributes,
+	OpPutBucketCors:           (*Handler).handlePutBucketCors,
+	OpGetBucketCors:           (*Handler).handleGetBucketCors,
+	OpDeleteBucketCors:        (*Handler).handleDeleteBucketCors,
+	OpOptionsObject:           (*Handler).handleOptionsObject,
 }
 
 // streamingOps stream object content and have no default time bound.
@@ -491,6 +498,13 @@ func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err er
 	if !ok {
 		return notImplemented(r, ri.op)
 	}
+	if ri.op == OpOptionsObject {
+		// A preflight is never signed: browsers send it bare.
+		if err := checkNames(ri); err != nil {
+			return err
+		}
+		return fn(h, w, r)
+	}
 	res, err := h.authenticate(r)
 	if err != nil {
 		return err
@@ -513,6 +527,7 @@ func (h *Handler) serve(w *responseWriter, r *http.Request, ri *reqInfo) (err er
 		defer cancel()
 		r = r.WithContext(ctx)
 	}
+	h.setCORSHeaders(w, r, ri.bucket)
 	return fn(h, w, r)
 }
 

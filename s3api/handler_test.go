@@ -294,15 +294,10 @@ func TestNotImplemented(t *testing.T) {
 	e := newEnv(t)
 	e.mustDo(req{method: "PUT", target: "/bkt1"}, 200)
 	tests := []req{
-		{method: "PUT", target: "/bkt1?versioning", body: []byte("<x/>")},
 		{method: "GET", target: "/bkt1?policy"},
-		{method: "PUT", target: "/bkt1?cors"},
 		{method: "GET", target: "/bkt1?lifecycle"},
-		{method: "GET", target: "/bkt1?versions"},
-		{method: "GET", target: "/bkt1/k?attributes"},
 		{method: "PUT", target: "/bkt1/k?retention"},
 		{method: "POST", target: "/bkt1"},
-		{method: "OPTIONS", target: "/bkt1/k"},
 		{method: "PATCH", target: "/bkt1/k"},
 		{method: "POST", target: "/?Action=AssumeRole&Version=2011-06-15", anonymous: true},
 		{method: "POST", target: "/", anonymous: true, body: []byte("Action=GetCallerIdentity&Version=2011-06-15"),

@@ -166,6 +166,10 @@ func (h *Handler) handleListObjectsV2(w http.ResponseWriter, r *http.Request) er
 	startAfter := q.Get("start-after")
 	after := startAfter
 	token, hasToken := q["continuation-token"]
+	if hasToken && token[0] == "" {
+		// An empty token is treated as absent (some SDKs send one).
+		hasToken = false
+	}
 	if hasToken {
 		if after, err = decodeContinuationToken(token[0]); err != nil {
 			return err
@@ -209,8 +213,9 @@ func decodeContinuationToken(tok string) (string, error) {
 }
 
 // s3URLEncode encodes a listing value for encoding-type=url as S3 does:
-// letters, digits, "-", "_", ".", "~" and "/" stay, a space becomes "+",
-// every other byte is %XX.
+// letters, digits, "-", "_", ".", "~" and "/" stay, every other byte
+// (a space, a newline, any byte of a multi-byte character) is %XX: a space
+// is "%20", never "+", which SDKs would decode as a plus sign.
 func s3URLEncode(s string) string {
 	var b strings.Builder
 	const hex = "0123456789ABCDEF"
@@ -220,8 +225,6 @@ func s3URLEncode(s string) string {
 		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9',
 			c == '-', c == '_', c == '.', c == '~', c == '/':
 			b.WriteByte(c)
-		case c == ' ':
-			b.WriteByte('+')
 		default:
 			b.WriteByte('%')
 			b.WriteByte(hex[c>>4])

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/url"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -200,8 +201,13 @@ func TestListObjectsV2(t *testing.T) {
 		t.Errorf("token over start-after: %v", res.keys())
 	}
 	res = e.list("list-type=2&encoding-type=url&prefix=c%20&delimiter=%2B")
-	if res.EncodingType != "url" || res.Prefix != "c+" || res.Delimiter != "%2B" || !slices.Equal(res.keys(), []string{"c+d%2B(prefix)"}) {
+	if res.EncodingType != "url" || res.Prefix != "c%20" || res.Delimiter != "%2B" || !slices.Equal(res.keys(), []string{"c%20d%2B(prefix)"}) {
 		t.Errorf("url encoding: %+v", res)
+	}
+	// An empty continuation token is no token.
+	res = e.list("list-type=2&start-after=b&continuation-token=")
+	if !slices.Equal(res.keys(), []string{"c d+e%f", "x/ü"}) || res.ContinuationToken != "" {
+		t.Errorf("empty continuation token: %+v", res)
 	}
 	res = e.list("list-type=2&encoding-type=url&prefix=x/")
 	if !slices.Equal(res.keys(), []string{"x/%C3%BC"}) {
@@ -211,10 +217,29 @@ func TestListObjectsV2(t *testing.T) {
 	if res.IsTruncated || len(res.keys()) != 0 || res.KeyCount == nil || *res.KeyCount != 0 {
 		t.Errorf("max-keys=0: %+v", res)
 	}
-	for _, q := range []string{"list-type=2&continuation-token=!!!", "list-type=2&continuation-token=", "list-type=2&encoding-type=xml"} {
+	for _, q := range []string{"list-type=2&continuation-token=!!!", "list-type=2&encoding-type=xml"} {
 		if got := errorCode(t, e.do(req{method: "GET", target: "/bkt1?" + q})); got != "InvalidArgument" {
 			t.Errorf("%q: code %q", q, got)
 		}
+	}
+}
+
+// TestListNewlineKeys: keys and prefixes holding a newline survive XML
+// as sent, and are %0A with encoding-type=url.
+func TestListNewlineKeys(t *testing.T) {
+	t.Parallel()
+	e := listEnv(t, "l\n1/a", "l\n2", "m n")
+	res := e.list("list-type=2&delimiter=/")
+	if got := res.keys(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"l\n1/(prefix)", "l\n2", "m n"}) {
+		t.Errorf("plain: %q", res.keys())
+	}
+	res = e.list("list-type=2&delimiter=/&encoding-type=url&prefix=l%0A")
+	if got := res.keys(); !slices.Equal(slices.Sorted(slices.Values(got)), []string{"l%0A1/(prefix)", "l%0A2"}) || res.Prefix != "l%0A" {
+		t.Errorf("url: %q, prefix %q", res.keys(), res.Prefix)
+	}
+	rec := e.mustDo(req{method: "GET", target: "/bkt1?versions&encoding-type=url&prefix=m"}, 200)
+	if !strings.Contains(rec.Body.String(), "<Key>m%20n</Key>") {
+		t.Errorf("ListObjectVersions url: %s", rec.Body.String())
 	}
 }
 
@@ -223,7 +248,8 @@ func TestS3URLEncode(t *testing.T) {
 	for in, want := range map[string]string{
 		"":         "",
 		"abc/DEF":  "abc/DEF",
-		"a b":      "a+b",
+		"a b":      "a%20b",
+		"a\nb":     "a%0Ab",
 		"a+b":      "a%2Bb",
 		"a%b":      "a%25b",
 		"-_.~":     "-_.~",

@@ -155,3 +155,42 @@ func TestStoreWithMetricsConformance(t *testing.T) {
 		return st
 	})
 }
+
+// TestStoreWithMetricsRoles: the versioning and CORS roles pass through the
+// decorator.
+func TestStoreWithMetricsRoles(t *testing.T) {
+	t.Parallel()
+	store, err := s3api.NewStoreWithMetrics(s3mem.New(), prometheus.NewRegistry())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := store.CreateBucket(ctx, s3api.CreateBucketInput{Bucket: "bkt1"}); err != nil {
+		t.Fatal(err)
+	}
+	vs := store.(s3api.VersioningStore)
+	if err := vs.PutBucketVersioning(ctx, "bkt1", s3api.VersioningEnabled); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := vs.GetBucketVersioning(ctx, "bkt1"); err != nil || st != s3api.VersioningEnabled {
+		t.Fatalf("GetBucketVersioning: %q, %v", st, err)
+	}
+	info, err := store.PutObject(ctx, &s3api.PutObjectInput{Bucket: "bkt1", Key: "k", Body: strings.NewReader("x"), Size: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := vs.GetObjectVersion(ctx, "bkt1", "k", info.VersionID); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := vs.ListObjectVersions(ctx, s3api.ListObjectVersionsInput{Bucket: "bkt1", MaxKeys: 10}); err != nil || len(res.Versions) != 1 {
+		t.Fatalf("ListObjectVersions: %+v, %v", res, err)
+	}
+	cs := store.(s3api.CORSStore)
+	rules := []s3api.CORSRule{{AllowedOrigins: []string{"*"}, AllowedMethods: []string{"GET"}}}
+	if err := cs.PutBucketCors(ctx, "bkt1", rules); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := cs.GetBucketCors(ctx, "bkt1"); err != nil || len(got) != 1 {
+		t.Fatalf("GetBucketCors: %+v, %v", got, err)
+	}
+}

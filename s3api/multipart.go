@@ -373,7 +373,7 @@ func (h *Handler) handleUploadPartCopy(w http.ResponseWriter, r *http.Request) e
 	if err != nil {
 		return err
 	}
-	obj, err := h.store.HeadObject(r.Context(), src.bucket, src.key)
+	obj, err := h.headCopySource(r, src)
 	if err != nil {
 		return err
 	}
@@ -393,7 +393,7 @@ func (h *Handler) handleUploadPartCopy(w http.ResponseWriter, r *http.Request) e
 	}
 	pi, err := ms.UploadPartCopy(r.Context(), &UploadPartCopyInput{
 		Bucket: ri.bucket, Key: ri.key, UploadID: uploadID, PartNumber: part,
-		SourceBucket: src.bucket, SourceKey: src.key, SourceETag: obj.ETag,
+		SourceBucket: src.bucket, SourceKey: src.key, SourceVersionID: h.sourceVersion(src), SourceETag: obj.ETag,
 		Offset: offset, Length: length,
 	})
 	if err != nil {
@@ -570,6 +570,7 @@ func (h *Handler) handleCompleteMultipartUpload(w http.ResponseWriter, r *http.R
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(w.Header(), obj)
 	if obj.CID != "" {
 		w.Header().Set(cidHeader, obj.CID)
 	}

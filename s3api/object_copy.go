@@ -17,20 +17,26 @@ const copySourceHeader = "x-amz-copy-source"
 // copySource is a parsed x-amz-copy-source.
 type copySource struct {
 	bucket, key string
+	// versionID is the source's version, "" for the current one.
+	versionID string
 }
 
 // parseCopySource parses x-amz-copy-source: "bucket/key" or "/bucket/key",
 // URL-encoded, optionally followed by "?versionId=ID". The only version
-// is "null"; another is NoSuchVersion. A value that does not decode or
+// is "null" for a store without versions; another is then NoSuchVersion. A value that does not decode or
 // names no bucket and key is InvalidArgument; an invalid bucket name or key
 // is answered as for the request's own.
 func parseCopySource(v string) (copySource, error) {
 	bad := errInvalidArgument("Copy Source must mention the source bucket and key: sourcebucket/sourcekey.")
 	raw, query, hasQuery := strings.Cut(v, "?")
+	var versionID string
 	if hasQuery {
 		vals := parseQuery(query)
-		if id, ok := vals["versionId"]; ok && id[0] != "null" {
-			return copySource{}, s3err.New(s3err.ErrNoSuchVersion, "The specified version does not exist.")
+		if id, ok := vals["versionId"]; ok {
+			if id[0] == "" || len(id[0]) > 1024 {
+				return copySource{}, errInvalidArgument("Invalid version id specified.")
+			}
+			versionID = id[0]
 		}
 	}
 	p, err := url.PathUnescape(strings.TrimPrefix(raw, "/"))
@@ -47,7 +53,7 @@ func parseCopySource(v string) (copySource, error) {
 	if err := validKey(key); err != nil {
 		return copySource{}, err
 	}
-	return copySource{bucket: bucket, key: key}, nil
+	return copySource{bucket: bucket, key: key, versionID: versionID}, nil
 }
 
 // copySourceConditions maps the x-amz-copy-source-if-* headers to the
@@ -155,7 +161,7 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 	}
 	in := &CopyObjectInput{
 		Bucket: ri.bucket, Key: ri.key, SourceBucket: src.bucket, SourceKey: src.key,
-		ReplaceMetadata: replaceMeta || replaceTags, Conditions: conds,
+		SourceVersionID: h.sourceVersion(src), ReplaceMetadata: replaceMeta || replaceTags, Conditions: conds,
 	}
 	if replaceMeta {
 		if in.Metadata, err = parseMetadata(r.Header); err != nil {
@@ -168,8 +174,11 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 		}
 	}
 	wantAlg := strings.TrimSpace(r.Header.Get("x-amz-checksum-algorithm"))
+	if src.versionID != "" && h.versioningStore() == nil && src.versionID != "null" {
+		return s3err.New(s3err.ErrNoSuchVersion, "The specified version does not exist.")
+	}
 	if replaceMeta != replaceTags || hasCopySourceConditions(r.Header) || wantAlg != "" {
-		obj, err := h.store.HeadObject(r.Context(), src.bucket, src.key)
+		obj, err := h.headCopySource(r, src)
 		if err != nil {
 			return err
 		}
@@ -193,6 +202,10 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
+	setVersionHeaders(w.Header(), obj)
+	if src.versionID != "" {
+		w.Header().Set("x-amz-copy-source-version-id", src.versionID)
+	}
 	if obj.CID != "" {
 		w.Header().Set(cidHeader, obj.CID)
 	}
@@ -215,4 +228,34 @@ func checkCopyChecksum(name string, src *ObjectInfo) error {
 		return s3err.New(s3err.ErrNotImplemented, "Computing a new "+string(alg)+" checksum while copying is not supported; the source has none.")
 	}
 	return nil
+}
+
+// headCopySource returns the record of a copy source: its version when
+// named (NoSuchVersion from a store without versions, InvalidRequest for a
+// delete marker), else its current version.
+func (h *Handler) headCopySource(r *http.Request, src copySource) (*ObjectInfo, error) {
+	if src.versionID == "" {
+		return h.store.HeadObject(r.Context(), src.bucket, src.key)
+	}
+	vs := h.versioningStore()
+	if vs == nil {
+		if src.versionID == "null" {
+			return h.store.HeadObject(r.Context(), src.bucket, src.key)
+		}
+		return nil, s3err.New(s3err.ErrNoSuchVersion, "The specified version does not exist.")
+	}
+	obj, err := vs.HeadObjectVersion(r.Context(), src.bucket, src.key, src.versionID)
+	if err == nil && obj.DeleteMarker {
+		return nil, s3err.New(s3err.ErrInvalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+	}
+	return obj, err
+}
+
+// sourceVersion is the version a store is asked to copy: "" for the current
+// one, and for "null" from a store without versions.
+func (h *Handler) sourceVersion(src copySource) string {
+	if h.versioningStore() == nil {
+		return ""
+	}
+	return src.versionID
 }

@@ -23,18 +23,34 @@ const (
 // handleDeleteObject serves DeleteObject. Deleting a missing key succeeds.
 func (h *Handler) handleDeleteObject(w http.ResponseWriter, r *http.Request) error {
 	ri := info(r)
-	if v, ok := parseQuery(r.URL.RawQuery)["versionId"]; ok && v[0] != "null" {
-		return errInvalidArgument("Invalid version id specified.")
+	versionID, err := h.versionIDParam(r)
+	if err != nil {
+		return err
 	}
 	if r.Header.Get("If-Match") != "" || r.Header.Get("If-None-Match") != "" {
 		// A conditional delete must not become an unconditional one.
 		return s3err.New(s3err.ErrNotImplemented, "Conditional deletes (If-Match) are not supported by this node.")
 	}
-	if err := h.store.DeleteObject(r.Context(), ri.bucket, ri.key); err != nil {
+	obj, err := h.deleteObject(r, ri.bucket, ri.key, versionID)
+	if err != nil {
 		return err
 	}
+	setVersionHeaders(w.Header(), obj)
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// deleteObject deletes key, or one version of it, and returns what the
+// store reports deleted or wrote (a delete marker); nil from a store
+// without versions.
+func (h *Handler) deleteObject(r *http.Request, bucket, key, versionID string) (*ObjectInfo, error) {
+	if vs := h.versioningStore(); vs != nil {
+		return vs.DeleteObjectVersion(r.Context(), bucket, key, versionID)
+	}
+	if versionID != "" && versionID != "null" {
+		return nil, errInvalidArgument("Invalid version id specified.")
+	}
+	return nil, h.store.DeleteObject(r.Context(), bucket, key)
 }
 
 // deleteRequest is the body of a DeleteObjects request.
@@ -58,13 +74,17 @@ type deleteResult struct {
 }
 
 type deletedXML struct {
-	Key string `xml:"Key"`
+	Key                   string `xml:"Key"`
+	VersionID             string `xml:"VersionId,omitempty"`
+	DeleteMarker          bool   `xml:"DeleteMarker,omitempty"`
+	DeleteMarkerVersionID string `xml:"DeleteMarkerVersionId,omitempty"`
 }
 
 type deleteErrorXML struct {
-	Key     string `xml:"Key"`
-	Code    string `xml:"Code"`
-	Message string `xml:"Message"`
+	Key       string `xml:"Key"`
+	VersionID string `xml:"VersionId,omitempty"`
+	Code      string `xml:"Code"`
+	Message   string `xml:"Message"`
 }
 
 // parseDeleteRequest parses and checks a DeleteObjects body: 1 to 1000
@@ -146,7 +166,8 @@ func (h *Handler) handleDeleteObjects(w http.ResponseWriter, r *http.Request) er
 	}
 	res := deleteResult{NS: xmlNS}
 	for _, o := range req.Objects {
-		if err := h.deleteOne(r, ri.bucket, o); err != nil {
+		obj, err := h.deleteOne(r, ri.bucket, o)
+		if err != nil {
 			e := h.classify(r, err)
 			switch e.Code {
 			case s3err.ErrNoSuchBucket, s3err.ErrClientClosed, s3err.ErrServiceUnavailable:
@@ -154,26 +175,33 @@ func (h *Handler) handleDeleteObjects(w http.ResponseWriter, r *http.Request) er
 			case s3err.ErrInternalError:
 				ri.errDetail = err
 			}
-			res.Errors = append(res.Errors, deleteErrorXML{Key: o.Key, Code: string(e.Code), Message: e.ClientMessage()})
+			res.Errors = append(res.Errors, deleteErrorXML{Key: o.Key, VersionID: o.VersionID, Code: string(e.Code), Message: e.ClientMessage()})
 			continue
 		}
 		if !req.Quiet {
-			res.Deleted = append(res.Deleted, deletedXML{Key: o.Key})
+			d := deletedXML{Key: o.Key, VersionID: o.VersionID}
+			if obj != nil && obj.DeleteMarker {
+				d.DeleteMarker = true
+				if o.VersionID == "" {
+					d.DeleteMarkerVersionID = obj.VersionID
+				}
+			}
+			res.Deleted = append(res.Deleted, d)
 		}
 	}
 	return writeXML(w, res)
 }
 
-// deleteOne deletes one key of a DeleteObjects request.
-func (h *Handler) deleteOne(r *http.Request, bucket string, o deleteObject) error {
+// deleteOne deletes one key, or one version, of a DeleteObjects request.
+func (h *Handler) deleteOne(r *http.Request, bucket string, o deleteObject) (*ObjectInfo, error) {
 	if o.Key == "" {
-		return s3err.New(s3err.ErrInvalidArgument, "An object key must not be empty.")
+		return nil, s3err.New(s3err.ErrInvalidArgument, "An object key must not be empty.")
 	}
 	if err := validKey(o.Key); err != nil {
-		return err
+		return nil, err
 	}
-	if o.VersionID != "" && o.VersionID != "null" {
-		return s3err.New(s3err.ErrInvalidArgument, "Invalid version id specified.")
+	if o.VersionID != "" && o.VersionID != "null" && (h.versioningStore() == nil || len(o.VersionID) > 1024) {
+		return nil, s3err.New(s3err.ErrInvalidArgument, "Invalid version id specified.")
 	}
-	return h.store.DeleteObject(r.Context(), bucket, o.Key)
+	return h.deleteObject(r, bucket, o.Key, o.VersionID)
 }

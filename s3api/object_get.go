@@ -36,8 +36,9 @@ var responseOverrides = []struct{ param, header string }{
 func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error {
 	ri := info(r)
 	query := parseQuery(r.URL.RawQuery)
-	if v, ok := query["versionId"]; ok && v[0] != "null" {
-		return errInvalidArgument("Invalid version id specified.")
+	versionID, err := h.versionIDParam(r)
+	if err != nil {
+		return err
 	}
 	partNumber := 0
 	if v, ok := query["partNumber"]; ok {
@@ -53,17 +54,32 @@ func (h *Handler) handleGetObject(w http.ResponseWriter, r *http.Request) error 
 	var (
 		obj     *ObjectInfo
 		content Content
-		err     error
 	)
-	if r.Method == http.MethodHead {
+	vs := h.versioningStore()
+	switch {
+	case versionID != "" && vs != nil && r.Method == http.MethodHead:
+		obj, err = vs.HeadObjectVersion(r.Context(), ri.bucket, ri.key, versionID)
+	case versionID != "" && vs != nil:
+		obj, content, err = vs.GetObjectVersion(r.Context(), ri.bucket, ri.key, versionID)
+	case r.Method == http.MethodHead:
 		obj, err = h.store.HeadObject(r.Context(), ri.bucket, ri.key)
-	} else {
+	default:
 		obj, content, err = h.store.GetObject(r.Context(), ri.bucket, ri.key)
+	}
+	if versionID == "" && vs != nil && errors.Is(err, s3err.ErrNoSuchKey) {
+		// A current delete marker is answered with its headers.
+		if m, merr := vs.HeadObjectVersion(r.Context(), ri.bucket, ri.key, ""); m != nil && m.DeleteMarker && errors.Is(merr, s3err.ErrNoSuchKey) {
+			obj = m
+		}
+	}
+	if obj != nil && obj.DeleteMarker {
+		return deleteMarkerError(obj, versionID != "", err)
 	}
 	if err != nil {
 		return err
 	}
 	hdr := w.Header()
+	setVersionHeaders(hdr, obj)
 	if err := checkReadConditions(r.Header, obj.ETag, obj.LastModified); err != nil {
 		if errors.Is(err, s3err.ErrNotModified) {
 			hdr.Set("ETag", quoteETag(obj.ETag))

@@ -88,6 +88,7 @@ func (h *Handler) handlePutObject(w http.ResponseWriter, r *http.Request) error 
 	}
 	hdr := w.Header()
 	hdr.Set("ETag", quoteETag(obj.ETag))
+	setVersionHeaders(hdr, obj)
 	if obj.CID != "" {
 		hdr.Set(cidHeader, obj.CID)
 	}

@@ -53,7 +53,9 @@ func TestPutObject(t *testing.T) {
 		{"if-none-match star on existing key", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-None-Match": "*"}}, "PreconditionFailed"},
 		{"if-match other etag", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-Match": `"0123"`}}, "PreconditionFailed"},
 		{"if-match etag", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-Match": `"` + hex.EncodeToString(sum[:]) + `"`}}, ""},
-		{"if-none-match etag", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-None-Match": `"abc"`}}, "NotImplemented"},
+		{"if-none-match other etag", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-None-Match": `"abc"`}}, ""},
+		{"if-none-match current etag", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-None-Match": `"` + hex.EncodeToString(sum[:]) + `"`}}, "PreconditionFailed"},
+		{"if-none-match two etags", req{target: "/bkt1/plain", body: body, hdr: map[string]string{"If-None-Match": `"a", "b"`}}, "NotImplemented"},
 	}
 	for _, tt := range tests {
 		tt.r.method = "PUT"

@@ -43,6 +43,15 @@ const (
 	OpGetBucketAcl            Op = "GetBucketAcl"
 	OpPutBucketAcl            Op = "PutBucketAcl"
 	OpGetBucketVersioning     Op = "GetBucketVersioning"
+	OpPutBucketVersioning     Op = "PutBucketVersioning"
+	OpListObjectVersions      Op = "ListObjectVersions"
+	OpGetObjectAttributes     Op = "GetObjectAttributes"
+	OpPutBucketCors           Op = "PutBucketCors"
+	OpGetBucketCors           Op = "GetBucketCors"
+	OpDeleteBucketCors        Op = "DeleteBucketCors"
+	// OpOptionsObject is a CORS preflight request (OPTIONS on a bucket or
+	// an object), answered from the bucket's CORS rules, unsigned.
+	OpOptionsObject Op = "OptionsObject"
 
 	// OpUnknown is a request that names no S3 operation (an IAM or STS
 	// call, an unsupported method). It is answered NotImplemented.
@@ -93,7 +102,7 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, query: q("legal-hold"), op: "GetObjectLegalHold"},
 	{method: http.MethodPut, level: levelObject, query: q("legal-hold"), op: "PutObjectLegalHold"},
 	{method: http.MethodGet, level: levelObject, query: q("torrent"), op: "GetObjectTorrent"},
-	{method: http.MethodGet, level: levelObject, query: q("attributes"), op: "GetObjectAttributes"},
+	{method: http.MethodGet, level: levelObject, query: q("attributes"), op: OpGetObjectAttributes},
 	{method: http.MethodPost, level: levelObject, query: q("restore"), op: "RestoreObject"},
 	{method: http.MethodPost, level: levelObject, query: q("select"), op: "SelectObjectContent"},
 	{method: http.MethodPut, level: levelObject, query: q("renameObject"), op: "RenameObject"},
@@ -104,12 +113,13 @@ var routes = []route{
 	{method: http.MethodGet, level: levelObject, op: OpGetObject},
 	{method: http.MethodHead, level: levelObject, op: OpHeadObject},
 	{method: http.MethodDelete, level: levelObject, op: OpDeleteObject},
+	{method: http.MethodOptions, level: levelObject, op: OpOptionsObject},
 
 	// Bucket, query-qualified.
 	{method: http.MethodGet, level: levelBucket, query: q("location"), op: OpGetBucketLocation},
 	{method: http.MethodPost, level: levelBucket, query: q("delete"), op: OpDeleteObjects},
 	{method: http.MethodGet, level: levelBucket, query: q("uploads"), op: OpListMultipartUploads},
-	{method: http.MethodGet, level: levelBucket, query: q("versions"), op: "ListObjectVersions"},
+	{method: http.MethodGet, level: levelBucket, query: q("versions"), op: OpListObjectVersions},
 	{method: http.MethodGet, level: levelBucket, query: q("session"), op: "CreateSession"},
 	{method: http.MethodGet, level: levelBucket, query: q("acl"), op: OpGetBucketAcl},
 	{method: http.MethodPut, level: levelBucket, query: q("acl"), op: OpPutBucketAcl},
@@ -117,14 +127,14 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, query: q("tagging"), op: "PutBucketTagging"},
 	{method: http.MethodDelete, level: levelBucket, query: q("tagging"), op: "DeleteBucketTagging"},
 	{method: http.MethodGet, level: levelBucket, query: q("versioning"), op: OpGetBucketVersioning},
-	{method: http.MethodPut, level: levelBucket, query: q("versioning"), op: "PutBucketVersioning"},
+	{method: http.MethodPut, level: levelBucket, query: q("versioning"), op: OpPutBucketVersioning},
 	{method: http.MethodGet, level: levelBucket, query: q("policyStatus"), op: "GetBucketPolicyStatus"},
 	{method: http.MethodGet, level: levelBucket, query: q("policy"), op: "GetBucketPolicy"},
 	{method: http.MethodPut, level: levelBucket, query: q("policy"), op: "PutBucketPolicy"},
 	{method: http.MethodDelete, level: levelBucket, query: q("policy"), op: "DeleteBucketPolicy"},
-	{method: http.MethodGet, level: levelBucket, query: q("cors"), op: "GetBucketCors"},
-	{method: http.MethodPut, level: levelBucket, query: q("cors"), op: "PutBucketCors"},
-	{method: http.MethodDelete, level: levelBucket, query: q("cors"), op: "DeleteBucketCors"},
+	{method: http.MethodGet, level: levelBucket, query: q("cors"), op: OpGetBucketCors},
+	{method: http.MethodPut, level: levelBucket, query: q("cors"), op: OpPutBucketCors},
+	{method: http.MethodDelete, level: levelBucket, query: q("cors"), op: OpDeleteBucketCors},
 	{method: http.MethodGet, level: levelBucket, query: q("lifecycle"), op: "GetBucketLifecycleConfiguration"},
 	{method: http.MethodPut, level: levelBucket, query: q("lifecycle"), op: "PutBucketLifecycleConfiguration"},
 	{method: http.MethodDelete, level: levelBucket, query: q("lifecycle"), op: "DeleteBucketLifecycle"},
@@ -164,6 +174,7 @@ var routes = []route{
 	{method: http.MethodPut, level: levelBucket, op: OpCreateBucket},
 	{method: http.MethodHead, level: levelBucket, op: OpHeadBucket},
 	{method: http.MethodDelete, level: levelBucket, op: OpDeleteBucket},
+	{method: http.MethodOptions, level: levelBucket, op: OpOptionsObject},
 	{method: http.MethodPost, level: levelBucket, op: "PostObject"},
 }
 

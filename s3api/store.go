@@ -117,7 +117,9 @@ type ObjectMetadata struct {
 
 // PutConditions are the conditional-write headers of a PutObject.
 type PutConditions struct {
-	// IfNoneMatch is "*" when the key must not exist (If-None-Match: *).
+	// IfNoneMatch is "*" when the key must not exist (If-None-Match: *),
+	// or an ETag (unquoted) the current version must not have; a store
+	// answers s3err.ErrPreconditionFailed when it does.
 	IfNoneMatch string
 	// IfMatch, when set, is the ETag (unquoted) the current version must have.
 	IfMatch string
@@ -171,6 +173,15 @@ type ObjectInfo struct {
 	// PartSizes holds the size of each part, in order, for an object made
 	// by CompleteMultipartUpload; nil for an object written in one PUT.
 	PartSizes []int64
+	// VersionID is the version's ID (x-amz-version-id) in a bucket whose
+	// versioning has been set, "null" for its null version; "" in a
+	// bucket that was never versioned and from a store without the
+	// VersioningStore role.
+	VersionID string
+	// DeleteMarker is true for a delete marker (a VersioningStore's
+	// versions only): Key, LastModified and VersionID are then the only
+	// meaningful fields.
+	DeleteMarker bool
 }
 
 // ListObjectsInput is the argument of ListObjects.

@@ -125,6 +125,9 @@ type UploadPartCopyInput struct {
 	PartNumber   int
 	SourceBucket string
 	SourceKey    string
+	// SourceVersionID, when set, names the source's version (a
+	// VersioningStore's; "" is the current version).
+	SourceVersionID string
 	// SourceETag, when set, is the ETag the source must have.
 	SourceETag string
 	Offset     int64
@@ -211,6 +214,10 @@ type CopyObjectInput struct {
 	Key          string
 	SourceBucket string
 	SourceKey    string
+	// SourceVersionID, when set, names the source's version (a
+	// VersioningStore's; "" is the current version). A delete marker is
+	// s3err.ErrInvalidRequest; a missing version s3err.ErrNoSuchVersion.
+	SourceVersionID string
 	// SourceETag, when set, is the ETag the source must have: the caller
 	// evaluated x-amz-copy-source-if-* against that version.
 	SourceETag      string
@@ -218,4 +225,116 @@ type CopyObjectInput struct {
 	Metadata        ObjectMetadata
 	Tags            map[string]string
 	Conditions      PutConditions
+}
+
+// The versioning states of a bucket, as GetBucketVersioning reports them;
+// "" is a bucket whose versioning was never set.
+const (
+	VersioningEnabled   = "Enabled"
+	VersioningSuspended = "Suspended"
+)
+
+// VersioningStore is a store that keeps object versions (S3 bucket
+// versioning). In a bucket whose versioning is Enabled every PutObject,
+// CopyObject and CompleteMultipartUpload adds a version with a new
+// VersionID and a DeleteObject without version adds a delete marker; in an
+// unversioned or Suspended bucket they write the key's "null" version,
+// replacing the previous null version only. Version IDs are opaque
+// URL-safe strings, ordered newest first within a key by the store. A store
+// with this role MUST set ObjectInfo.VersionID on what PutObject,
+// CopyObject and CompleteMultipartUpload return once the bucket's
+// versioning has been set.
+type VersioningStore interface {
+	// PutBucketVersioning sets the bucket's versioning to
+	// VersioningEnabled or VersioningSuspended (the caller checks the
+	// value). It returns s3err.ErrNoSuchBucket.
+	PutBucketVersioning(ctx context.Context, bucket, status string) error
+	// GetBucketVersioning returns the bucket's versioning state, "" when
+	// never set. It returns s3err.ErrNoSuchBucket.
+	GetBucketVersioning(ctx context.Context, bucket string) (string, error)
+	// HeadObjectVersion returns the version of key named versionID ("" for
+	// the current version). When the version named is a delete marker it
+	// returns its record (DeleteMarker set) and no error; when the current
+	// version is a delete marker it returns the marker's record and
+	// s3err.ErrNoSuchKey. It returns s3err.ErrNoSuchBucket,
+	// s3err.ErrNoSuchKey or s3err.ErrNoSuchVersion.
+	HeadObjectVersion(ctx context.Context, bucket, key, versionID string) (*ObjectInfo, error)
+	// GetObjectVersion is HeadObjectVersion and a handle on the version's
+	// content (nil for a delete marker), with GetObject's content rules.
+	GetObjectVersion(ctx context.Context, bucket, key, versionID string) (*ObjectInfo, Content, error)
+	// DeleteObjectVersion deletes as S3 does: with versionID "" it is
+	// DeleteObject in an unversioned bucket and otherwise writes a delete
+	// marker, which it returns; with a versionID it removes that version
+	// for good and returns it (the previous version, if any, becomes
+	// current), or nil when there is no such version. It returns
+	// s3err.ErrNoSuchBucket.
+	DeleteObjectVersion(ctx context.Context, bucket, key, versionID string) (*ObjectInfo, error)
+	// ListObjectVersions lists the bucket's versions and delete markers by
+	// key, then newest first, with ListObjects' prefix and delimiter rules;
+	// it returns s3err.ErrNoSuchBucket.
+	ListObjectVersions(ctx context.Context, in ListObjectVersionsInput) (*ListObjectVersionsResult, error)
+}
+
+// ListObjectVersionsInput is the argument of ListObjectVersions.
+type ListObjectVersionsInput struct {
+	Bucket    string
+	Prefix    string
+	Delimiter string
+	// KeyMarker and VersionIDMarker: the listing starts after the version
+	// VersionIDMarker of KeyMarker, or with VersionIDMarker empty after
+	// every version of KeyMarker (and, with a Delimiter, after the common
+	// prefix KeyMarker lies in).
+	KeyMarker       string
+	VersionIDMarker string
+	MaxKeys         int // 1..1000
+}
+
+// ObjectVersion is one entry of a ListObjectVersions result.
+type ObjectVersion struct {
+	ObjectInfo
+	// IsLatest is true for the key's current version.
+	IsLatest bool
+}
+
+// ListObjectVersionsResult is the result of ListObjectVersions.
+type ListObjectVersionsResult struct {
+	Versions       []ObjectVersion
+	CommonPrefixes []string
+	IsTruncated    bool
+	// NextKeyMarker and NextVersionIDMarker continue a truncated listing:
+	// the last version returned (or the last common prefix, with no
+	// version).
+	NextKeyMarker       string
+	NextVersionIDMarker string
+}
+
+// CORSStore is a store that keeps a bucket's CORS configuration (a bucket
+// setting; the handler answers preflight requests and sets the CORS
+// response headers from it).
+type CORSStore interface {
+	// PutBucketCors replaces the bucket's CORS rules (the caller checks
+	// them: 1 to 100 rules, each with an origin and a method). It returns
+	// s3err.ErrNoSuchBucket.
+	PutBucketCors(ctx context.Context, bucket string, rules []CORSRule) error
+	// GetBucketCors returns the bucket's CORS rules, in order. It returns
+	// s3err.ErrNoSuchBucket, or s3err.ErrNoSuchCORSConfiguration when the
+	// bucket has none.
+	GetBucketCors(ctx context.Context, bucket string) ([]CORSRule, error)
+	// DeleteBucketCors removes the bucket's CORS rules; removing none
+	// succeeds. It returns s3err.ErrNoSuchBucket.
+	DeleteBucketCors(ctx context.Context, bucket string) error
+}
+
+// CORSRule is one rule of a bucket's CORS configuration. Origins and
+// headers may hold one "*" wildcard each; methods are GET, PUT, HEAD,
+// POST or DELETE.
+type CORSRule struct {
+	ID             string   `json:"id,omitempty"`
+	AllowedOrigins []string `json:"o"`
+	AllowedMethods []string `json:"m"`
+	AllowedHeaders []string `json:"h,omitempty"`
+	ExposeHeaders  []string `json:"e,omitempty"`
+	// MaxAgeSeconds is how long a browser may cache a preflight answer;
+	// 0: not said.
+	MaxAgeSeconds int `json:"a,omitempty"`
 }

@@ -36,6 +36,9 @@ const (
 	entryPut    byte = 'P' // object put: payload is encodeObject output
 	entryCreate byte = 'C' // bucket create: payload is encodeBucket output
 	entryDelete byte = 'D' // delete marker: no payload
+	// Object entries of versioned buckets (see crdtversions.go).
+	entryMarker byte = 'M' // S3 delete marker, a version: payload is encodeMarker output
+	entryRemove byte = 'R' // removal of one version: payload is encodeRemove output
 
 	versionClockLen = 24
 )
@@ -65,7 +68,7 @@ func decodeEntry(b []byte) (entry, error) {
 	}
 	e := entry{kind: b[1], written: time.Unix(0, int64(binary.BigEndian.Uint64(b[2:10]))), payload: b[10:]}
 	switch e.kind {
-	case entryPut, entryCreate, entryDelete:
+	case entryPut, entryCreate, entryDelete, entryMarker, entryRemove:
 	default:
 		return entry{}, errBadEntry
 	}

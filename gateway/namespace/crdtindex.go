@@ -222,13 +222,8 @@ func (n *CRDTNamespace) apply(crdtKey string, value []byte) (parsedKey, entry, e
 	ms, c, _, _ := parseVersion(pk.version)
 	n.clock.observe(ms, c)
 	if pk.object {
-		if e.kind != entryPut && e.kind != entryDelete {
-			return pk, e, fmt.Errorf("apply %q: %w", crdtKey, errBadEntry)
-		}
-		if e.kind == entryPut {
-			if _, err := decodeObject(pk.bucket, pk.key, e.payload); err != nil {
-				return pk, e, fmt.Errorf("apply %q: %w: %w", crdtKey, errBadEntry, err)
-			}
+		if err := checkObjectEntry(pk, e); err != nil {
+			return pk, e, fmt.Errorf("apply %q: %w: %w", crdtKey, errBadEntry, err)
 		}
 		err = n.applyObject(crdtKey, pk, e)
 	} else {
@@ -255,7 +250,8 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 	mu.Lock()
 	defer mu.Unlock()
 
-	b := n.idx.db.NewBatch()
+	// Indexed: applyVersion and latestVersion read what they write.
+	b := n.idx.db.NewIndexedBatch()
 	defer b.Close()
 	bs, err := n.bucketState(pk.bucket)
 	if err != nil {
@@ -270,33 +266,43 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 		}
 		return b.Commit(n.idx.wo)
 	}
+	changed, err := n.applyVersion(b, crdtKey, pk, e)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return b.Commit(n.idx.wo)
+	}
+	// The winner is the key's greatest live version (see crdtversions.go).
+	latest, found, err := latestVersion(b, pk.bucket, pk.key)
+	if err != nil {
+		return err
+	}
 	wk := winnerKey(pk.bucket, pk.key)
-	if cur, ok, err := n.idx.get(wk); err != nil {
+	var cur winner
+	if v, ok, err := n.idx.get(wk); err != nil {
 		return err
 	} else if ok {
-		w, err := decodeWinner(cur)
-		if err != nil {
+		if cur, err = decodeWinner(v); err != nil {
 			return err
 		}
-		if pk.version <= w.version {
-			if pk.version < w.version && n.own(pk.version) {
-				if err := n.queuePrune(b, crdtKey); err != nil {
-					return err
-				}
-			}
-			return b.Commit(n.idx.wo)
-		}
-		if n.own(w.version) {
-			if err := n.queuePrune(b, objectEntryKey(pk.bucket, pk.key, w.version)); err != nil {
-				return err
-			}
-		}
 	}
-	if err := b.Set(wk, winner{kind: e.kind, version: pk.version, payload: e.payload}.encode(), nil); err != nil {
+	if found && cur.version == latest.version && cur.kind == latest.kind {
+		return b.Commit(n.idx.wo)
+	}
+	if !found && cur.kind == 0 {
+		return b.Commit(n.idx.wo)
+	}
+	if found {
+		err = b.Set(wk, latest.encode(), nil)
+	} else {
+		err = b.Delete(wk, nil)
+	}
+	if err != nil {
 		return err
 	}
-	visible := e.kind == entryPut && bs.exists()
-	du, err := n.setVisible(b, pk.bucket, pk.key, e.payload, visible)
+	visible := found && latest.kind == entryPut && bs.exists()
+	du, err := n.setVisible(b, pk.bucket, pk.key, latest.payload, visible)
 	if err != nil {
 		return err
 	}
@@ -308,7 +314,7 @@ func (n *CRDTNamespace) applyObject(crdtKey string, pk parsedKey, e entry) error
 	}
 	n.addUsage(du)
 	if visible {
-		n.notifyObject(pk.bucket, pk.key, e.payload, pk.version)
+		n.notifyObject(pk.bucket, pk.key, latest.payload, latest.version)
 	}
 	return nil
 }
@@ -370,6 +376,11 @@ func (n *CRDTNamespace) applyBucket(crdtKey string, pk parsedKey, e entry) error
 	}
 	if err != nil {
 		return err
+	}
+	if cutMoved {
+		if err := n.dropDeadVersions(b, pk.bucket, bs.cut); err != nil {
+			return err
+		}
 	}
 	var du usage
 	var made []madeVisible

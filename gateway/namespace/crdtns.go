@@ -1,6 +1,7 @@
 package namespace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -314,14 +315,29 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if err != nil {
 		return fail(err)
 	}
+	format, _, err := idx.get(keyIndexFormat)
+	if err != nil {
+		return fail(err)
+	}
+	if !dirty && !bytes.Equal(format, indexFormat) {
+		n.log.Info("namespace index has an older format; rebuilding it from the CRDT")
+		dirty = true
+	}
 	if dirty {
-		n.log.Warn("namespace index was not closed cleanly; rebuilding it from the CRDT")
+		if format != nil {
+			n.log.Warn("namespace index was not closed cleanly; rebuilding it from the CRDT")
+		}
 		if err := n.clearIndex(); err != nil {
 			return fail(err)
 		}
 	}
-	if err := idx.db.Set(keyDirty, nil, pebble.Sync); err != nil {
-		return fail(err)
+	{
+		b := idx.db.NewBatch()
+		err := errors.Join(b.Set(keyDirty, nil, nil), b.Set(keyIndexFormat, indexFormat, nil), b.Commit(pebble.Sync))
+		b.Close()
+		if err != nil {
+			return fail(err)
+		}
 	}
 	// Before anything is applied: from here on the index keeps the counts.
 	u, err := n.countUsage()
@@ -558,16 +574,23 @@ func (n *CRDTNamespace) rebuild(ctx context.Context) error {
 // once the index shows it. It is not cancelled by ctx once started: a
 // half-published delta helps no one.
 func (n *CRDTNamespace) commit(ctx context.Context, kind byte, payload []byte, crdtKey func(version string) string) error {
+	_, err := n.commitVersion(ctx, kind, payload, crdtKey)
+	return err
+}
+
+// commitVersion is commit, and returns the entry's version.
+func (n *CRDTNamespace) commitVersion(ctx context.Context, kind byte, payload []byte, crdtKey func(version string) string) (string, error) {
 	ms, c := n.clock.next()
-	k := crdtKey(formatVersion(ms, c, n.cfg.NodeID))
+	ver := formatVersion(ms, c, n.cfg.NodeID)
+	k := crdtKey(ver)
 	v := entry{kind: kind, written: n.cfg.Clock(), payload: payload}.encode()
 	if err := n.publish(ctx, []kv{{k, v}}, nil); err != nil {
-		return err
+		return "", err
 	}
 	// The hook has applied the entry; applying it again is a no-op that
 	// reports an index failure the hook could only log.
 	_, _, err := n.apply(k, v)
-	return err
+	return ver, err
 }
 
 // CreateBucket implements Namespace. The check for an existing bucket is
@@ -649,6 +672,10 @@ func (n *CRDTNamespace) DeleteBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrNoSuchBucket)
 	}
 	nonEmpty, err := n.idx.hasObjects(ctx, name)
+	if err == nil && !nonEmpty {
+		// Non-current versions and delete markers count, as in S3.
+		nonEmpty, err = n.hasVersions(ctx, name)
+	}
 	if err != nil {
 		return fmt.Errorf("delete bucket %s: %w", name, err)
 	}
@@ -671,9 +698,21 @@ func (n *CRDTNamespace) DeleteBucket(ctx context.Context, name string) error {
 	return nil
 }
 
-// GetObject implements Namespace.
+// GetObject implements Namespace. A Versioned record comes with its
+// Version.
 func (n *CRDTNamespace) GetObject(ctx context.Context, bucket, key string) (*ObjectRecord, error) {
-	return n.idx.GetObject(ctx, bucket, key)
+	rec, err := n.idx.GetObject(ctx, bucket, key)
+	if err != nil || !rec.Versioned {
+		return rec, err
+	}
+	w, ok, err := n.winnerOf(bucket, key)
+	if err != nil {
+		return nil, err
+	}
+	if ok && w.kind == entryPut {
+		rec.Version = w.version
+	}
+	return rec, nil
 }
 
 // Objects implements Namespace: a range scan of the local index.
@@ -721,15 +760,21 @@ func (n *CRDTNamespace) PutObject(ctx context.Context, rec *ObjectRecord, check 
 	if err := validObjectName(rec.Bucket, rec.Key); err != nil {
 		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
 	}
-	v, err := encodeObject(rec)
-	if err != nil {
-		return err
-	}
 	unlock, err := n.lockObject(rec.Bucket, rec.Key)
 	if err != nil {
 		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
 	}
 	defer unlock()
+	vs, err := n.bucketVersioning(ctx, rec.Bucket)
+	if err != nil {
+		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
+	}
+	rec.Versioned = vs == VersioningEnabled
+	rec.Version, rec.DeleteMarker = "", false
+	v, err := encodeObject(rec)
+	if err != nil {
+		return err
+	}
 	if check != nil {
 		cur, err := n.current(rec.Bucket, rec.Key)
 		if err != nil {
@@ -739,8 +784,12 @@ func (n *CRDTNamespace) PutObject(ctx context.Context, rec *ObjectRecord, check 
 			return err
 		}
 	}
-	if err := n.commit(ctx, entryPut, v, func(ver string) string { return objectEntryKey(rec.Bucket, rec.Key, ver) }); err != nil {
+	ver, err := n.commitVersion(ctx, entryPut, v, func(ver string) string { return objectEntryKey(rec.Bucket, rec.Key, ver) })
+	if err != nil {
 		return fmt.Errorf("put object %s/%s: %w", rec.Bucket, rec.Key, err)
+	}
+	if vs != "" {
+		rec.Version = ver
 	}
 	return nil
 }
@@ -764,27 +813,37 @@ func (n *CRDTNamespace) UpdateObject(ctx context.Context, bucket, key string, fn
 		return nil, err
 	}
 	rec.Bucket, rec.Key = bucket, key
+	vs, err := n.bucketVersioning(ctx, bucket)
+	if err != nil {
+		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
+	}
+	rec.Versioned = vs == VersioningEnabled
+	rec.Version, rec.DeleteMarker = "", false
 	v, err := encodeObject(rec)
 	if err != nil {
 		return nil, err
 	}
-	if err := n.commit(ctx, entryPut, v, func(ver string) string { return objectEntryKey(bucket, key, ver) }); err != nil {
+	ver, err := n.commitVersion(ctx, entryPut, v, func(ver string) string { return objectEntryKey(bucket, key, ver) })
+	if err != nil {
 		return nil, fmt.Errorf("update object %s/%s: %w", bucket, key, err)
+	}
+	if vs != "" {
+		rec.Version = ver
 	}
 	return rec, nil
 }
 
-// DeleteObject implements Namespace: it adds a delete marker when the key
-// is visible on this node, and does nothing otherwise.
+// DeleteObject implements Namespace: in an unversioned bucket it adds a
+// delete marker when the key is visible on this node, and does nothing
+// otherwise; in a versioned bucket it is DeleteCurrent.
 func (n *CRDTNamespace) DeleteObject(ctx context.Context, bucket, key string) error {
-	if err := validObjectName(bucket, key); err != nil {
-		return fmt.Errorf("delete object %s/%s: %w", bucket, key, err)
-	}
-	unlock, err := n.lockObject(bucket, key)
-	if err != nil {
-		return fmt.Errorf("delete object %s/%s: %w", bucket, key, err)
-	}
-	defer unlock()
+	_, err := n.DeleteCurrent(ctx, bucket, key)
+	return err
+}
+
+// deleteUnversioned is DeleteObject in an unversioned bucket; the caller
+// holds the key's lock.
+func (n *CRDTNamespace) deleteUnversioned(ctx context.Context, bucket, key string) error {
 	_, ok, err := n.idx.get(objectKey(bucket, key))
 	if err != nil {
 		return fmt.Errorf("delete object %s/%s: %w", bucket, key, err)

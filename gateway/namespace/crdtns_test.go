@@ -45,7 +45,7 @@ func (c *fakeClock) Add(d time.Duration) {
 	c.t = c.t.Add(d)
 }
 
-func openOfflineCRDT(t *testing.T, dir string, clock *fakeClock) *CRDTNamespace {
+func openOfflineCRDT(t testing.TB, dir string, clock *fakeClock) *CRDTNamespace {
 	t.Helper()
 	bs := boxobs.NewBlockstore(dssync.MutexWrap(ds.NewMapDatastore()))
 	dag := merkledag.NewDAGService(blockservice.New(bs, offline.Exchange(bs)))

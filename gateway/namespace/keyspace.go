@@ -19,6 +19,8 @@ import (
 //	b/<bucket>          visible bucket record (the local index)
 //	o/<bucket>/<key>    visible object record (the local index)
 //	v/<bucket>/<key>    winning entry of a key: kind, version, payload
+//	x/<bucket>/<key>…   every version of a key, newest first (see
+//	                    crdtversions.go)
 //	w/<bucket>          bucket state: winning entry and the bucket's cut
 //	s/<crdt key>        the prune queue: an entry this node wrote that no
 //	                    longer matters, and since when
@@ -27,6 +29,7 @@ import (
 //	                    and the database's format
 //	c/epoch             the current epoch: its generation here, its
 //	                    number and its seed snapshot (crdtepoch.go)
+//	c/index             the index's format: a rebuild follows a change
 //	m/                  legacy records staged by the migration
 //	/crdt/              go-ds-crdt's own state, generation 0
 //	/crdt.<gen>/        go-ds-crdt's state of later generations (one per
@@ -46,7 +49,7 @@ import (
 //
 //	r/                  the replicator's queue and done markers
 //
-// The index prefixes (b/ o/ v/ w/ s/) are derived from the CRDT and
+// The index prefixes (b/ o/ v/ w/ s/ x/) are derived from the CRDT and
 // cleared by a rebuild; every other key space survives it.
 const (
 	prefixBucket  = "b/"
@@ -66,9 +69,13 @@ var (
 	keyClock  = []byte("h/clock")
 	keyDirty  = []byte("c/dirty")
 	keyFormat = []byte("c/format")
+	// keyIndexFormat holds indexFormat; an index of another format (or
+	// none: made before versions) is rebuilt at open.
+	keyIndexFormat = []byte("c/index")
+	indexFormat    = []byte("2")
 
 	// indexPrefixes are the prefixes a rebuild clears.
-	indexPrefixes = []string{prefixBucket, prefixObject, prefixWinner, prefixBState, prefixPrune}
+	indexPrefixes = []string{prefixBucket, prefixObject, prefixWinner, prefixBState, prefixPrune, prefixVersion}
 )
 
 // Owners of a key space outside the namespace (see Keyspace).

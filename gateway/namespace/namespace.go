@@ -16,7 +16,20 @@ type BucketRecord struct {
 	// Chunker names how new objects of the bucket are cut into blocks
 	// (see ParseChunker); empty means the node's default.
 	Chunker string
+	// Versioning is the bucket's versioning state: "" (never enabled),
+	// VersioningEnabled or VersioningSuspended (see CRDTNamespace,
+	// Versions).
+	Versioning string
+	// CORS is the bucket's CORS configuration, encoded by the gateway
+	// (opaque here); empty for none.
+	CORS string
 }
+
+// The versioning states of a bucket (BucketRecord.Versioning).
+const (
+	VersioningEnabled   = "Enabled"
+	VersioningSuspended = "Suspended"
+)
 
 // ObjectRecord is the current version of one object as the namespace
 // stores it: where its content is (Root) and what a client may read back.
@@ -49,6 +62,35 @@ type ObjectRecord struct {
 	// namespace reports it (CRDTConfig.OnObject); empty otherwise. It is
 	// not part of what is stored.
 	Writer string
+	// Versioned is true for a version written while its bucket's
+	// versioning was Enabled; false for the key's "null" version (written
+	// in an unversioned or suspended bucket), which the next null write
+	// replaces. The CRDTNamespace sets it at commit from the bucket.
+	Versioned bool
+	// Version is the namespace version of the entry (HLC and writer, the
+	// same on every node) where the CRDTNamespace reports it: always by
+	// ObjectVersion, Versions and DeleteCurrent; by PutObject and
+	// UpdateObject once the bucket's versioning has been set; by GetObject
+	// for a Versioned record. Empty otherwise, so that the S3 version ID
+	// (VersionID) is reported only where S3 reports one. Not part of the
+	// stored payload.
+	Version string
+	// DeleteMarker is true for a delete marker reported by ObjectVersion,
+	// DeleteCurrent or Versions: only LastModified, Versioned and Version
+	// are then meaningful.
+	DeleteMarker bool
+}
+
+// VersionID is the S3 version ID of the record: "null" for a null
+// version, else its Version. Empty when Version is.
+func (r *ObjectRecord) VersionID() string {
+	switch {
+	case r.Version == "":
+		return ""
+	case !r.Versioned:
+		return "null"
+	}
+	return r.Version
 }
 
 // PutCheck decides, atomically with a commit, whether the commit may

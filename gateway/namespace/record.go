@@ -47,6 +47,7 @@ type objectRecordV1 struct {
 	Checksums map[string]string `json:"ck,omitempty"`
 	Tags      map[string]string `json:"t,omitempty"`
 	PartSizes []int64           `json:"ps,omitempty"`
+	Versioned bool              `json:"vv,omitempty"`
 }
 
 // encodeObject encodes rec without its bucket and key, which the storage
@@ -56,7 +57,7 @@ func encodeObject(rec *ObjectRecord) ([]byte, error) {
 		Root: rec.Root, Size: rec.Size, ETag: rec.ETag, Modified: rec.LastModified.UnixNano(),
 		Type: rec.ContentType, Encoding: rec.ContentEncoding, Disp: rec.ContentDisposition,
 		Lang: rec.ContentLanguage, Cache: rec.CacheControl, Expires: rec.Expires,
-		User: rec.User, Checksums: rec.Checksums, Tags: rec.Tags, PartSizes: rec.PartSizes,
+		User: rec.User, Checksums: rec.Checksums, Tags: rec.Tags, PartSizes: rec.PartSizes, Versioned: rec.Versioned,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("encode object record: %w", err)
@@ -87,6 +88,7 @@ func decodeObject(bucket, key string, b []byte) (*ObjectRecord, error) {
 		ContentType:  r.Type, ContentEncoding: r.Encoding, ContentDisposition: r.Disp,
 		ContentLanguage: r.Lang, CacheControl: r.Cache, Expires: r.Expires,
 		User: r.User, Checksums: r.Checksums, Tags: r.Tags, PartSizes: r.PartSizes,
+		Versioned: r.Versioned,
 	}, nil
 }
 
@@ -95,10 +97,12 @@ type bucketRecordV1 struct {
 	Location   string `json:"l,omitempty"`
 	Replicated bool   `json:"rp,omitempty"`
 	Chunker    string `json:"ck,omitempty"`
+	Versioning string `json:"vs,omitempty"`
+	CORS       string `json:"cors,omitempty"`
 }
 
 func encodeBucket(b BucketRecord) ([]byte, error) {
-	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location, Replicated: b.Replicated, Chunker: b.Chunker})
+	out, err := encodeV1(bucketRecordV1{Created: b.Created.UnixNano(), Location: b.Location, Replicated: b.Replicated, Chunker: b.Chunker, Versioning: b.Versioning, CORS: b.CORS})
 	if err != nil {
 		return nil, fmt.Errorf("encode bucket record: %w", err)
 	}
@@ -110,7 +114,7 @@ func decodeBucket(name string, b []byte) (*BucketRecord, error) {
 	if err := decodeV1(b, &r); err != nil {
 		return nil, fmt.Errorf("decode bucket record %s: %w", name, err)
 	}
-	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker}, nil
+	return &BucketRecord{Name: name, Created: time.Unix(0, r.Created).UTC(), Location: r.Location, Replicated: r.Replicated, Chunker: r.Chunker, Versioning: r.Versioning, CORS: r.CORS}, nil
 }
 
 // Info returns the record as the S3 API describes an object.
@@ -131,8 +135,10 @@ func (r *ObjectRecord) Info() *s3api.ObjectInfo {
 			Expires:            r.Expires,
 			User:               r.User,
 		},
-		Checksums: r.Checksums,
-		Tags:      r.Tags,
-		PartSizes: r.PartSizes,
+		Checksums:    r.Checksums,
+		Tags:         r.Tags,
+		PartSizes:    r.PartSizes,
+		VersionID:    r.VersionID(),
+		DeleteMarker: r.DeleteMarker,
 	}
 }

@@ -410,7 +410,8 @@ func (n *Upkeep) markKept(ctx context.Context, m *marker) error {
 	for _, b := range bs {
 		replicated[b.Name] = b.Replicated
 	}
-	if err := n.crdt.WinningRoots(ctx, func(bucket, key, root string, own bool) error {
+	// Every version: a non-current version this node wrote is owned too.
+	if err := n.crdt.VersionRoots(ctx, func(bucket, key, root string, own bool) error {
 		if !own && !replicated[bucket] {
 			return nil
 		}

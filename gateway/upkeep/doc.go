@@ -4,6 +4,6 @@
 // block of every object and of the namespace read and verified, bad ones
 // refetched through the fetcher), the owned/cached usage scan
 // ([Upkeep.ScanUsage]) and the multipart janitor ([Upkeep.SweepUploads]).
-// It reads the namespace through its methods (WinningRoots, PartRoots,
+// It reads the namespace through its methods (VersionRoots, WinningRoots, PartRoots,
 // Heads), never its keys.
 package upkeep

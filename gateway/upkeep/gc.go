@@ -266,10 +266,11 @@ func (m *marker) markAll(ctx context.Context) error {
 			return fmt.Errorf("mark: %w", err)
 		}
 	}
-	// Every key's winning put, visible or not: a superset of the records
-	// above, whose DAGs are already marked; it adds the records of deleted
-	// buckets that a CreateBucket would bring back.
-	if err := n.crdt.WinningRoots(ctx, func(bucket, key, root string, _ bool) error {
+	// Every version of every key, current or not, visible or not: a
+	// superset of the records above, whose DAGs are already marked; it
+	// adds the non-current versions of versioned buckets and the records
+	// of deleted buckets that a CreateBucket would bring back.
+	if err := n.crdt.VersionRoots(ctx, func(bucket, key, root string, _ bool) error {
 		return m.markRoot(ctx, root, func() string { return "object " + bucket + "/" + key })
 	}); err != nil {
 		return fmt.Errorf("mark: %w", err)

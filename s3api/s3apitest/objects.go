@@ -540,6 +540,16 @@ func testPutConditions(t *testing.T, s s3api.ObjectStore) {
 		t.Fatalf("PutObject(If-Match, current ETag): %v", err)
 	}
 	wantObject(t, s, "bucket", "k", v2)
+	// If-None-Match with an ETag fails when the current version has it.
+	_, err = putIf("k", v3, s3api.PutConditions{IfNoneMatch: md5hex(v2)})
+	wantCode(t, "PutObject(If-None-Match current ETag)", err, s3err.ErrPreconditionFailed)
+	wantObject(t, s, "bucket", "k", v2)
+	if _, err := putIf("k", v2, s3api.PutConditions{IfNoneMatch: md5hex(v1)}); err != nil {
+		t.Fatalf("PutObject(If-None-Match other ETag): %v", err)
+	}
+	if _, err := putIf("fresh", v1, s3api.PutConditions{IfNoneMatch: md5hex(v1)}); err != nil {
+		t.Fatalf("PutObject(If-None-Match ETag, missing key): %v", err)
+	}
 	// The ETag v1 is now stale.
 	_, err = putIf("k", v3, s3api.PutConditions{IfMatch: md5hex(v1)})
 	wantCode(t, "PutObject(If-Match, stale ETag)", err, s3err.ErrPreconditionFailed)

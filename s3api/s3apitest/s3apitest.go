@@ -50,6 +50,8 @@ func TestObjectStore(t *testing.T, newStore func(t *testing.T) s3api.ObjectStore
 		{"UploadPartCopy", testUploadPartCopy},
 		{"CopyObject", testCopyObject},
 		{"PutObjectTagging", testPutObjectTagging},
+		{"Versioning", testVersioning},
+		{"BucketCors", testBucketCors},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -66,6 +66,8 @@ const (
 	ErrInvalidPart                        Code = "InvalidPart"
 	ErrInvalidPartNumber                  Code = "InvalidPartNumber"
 	ErrNoSuchVersion                      Code = "NoSuchVersion"
+	ErrNoSuchCORSConfiguration            Code = "NoSuchCORSConfiguration"
+	ErrCORSResponse                       Code = "CORSResponse"
 	ErrInvalidPartOrder                   Code = "InvalidPartOrder"
 	ErrInvalidRange                       Code = "InvalidRange"
 	ErrInvalidRequest                     Code = "InvalidRequest"
@@ -141,8 +143,10 @@ var table = map[Code]entry{
 	ErrInvalidLocationConstraint:          {http.StatusBadRequest, "The specified location constraint is not valid."},
 	ErrInvalidPart:                        {http.StatusBadRequest, "One or more of the specified parts could not be found."},
 	ErrInvalidPartOrder:                   {http.StatusBadRequest, "The list of parts was not in ascending order."},
-	ErrInvalidPartNumber:                  {http.StatusRequestedRangeNotSatisfiable, "The requested partnumber is not satisfiable."},
+	ErrInvalidPartNumber:                  {http.StatusBadRequest, "The requested partnumber is not satisfiable."},
 	ErrNoSuchVersion:                      {http.StatusNotFound, "The specified version does not exist."},
+	ErrNoSuchCORSConfiguration:            {http.StatusNotFound, "The CORS configuration does not exist."},
+	ErrCORSResponse:                       {http.StatusForbidden, "This CORS request is not allowed. This is usually because the evalution of Origin, request method / Access-Control-Request-Method or Access-Control-Request-Headers are not whitelisted by the resource's CORS spec."},
 	ErrInvalidRange:                       {http.StatusRequestedRangeNotSatisfiable, "The requested range is not satisfiable."},
 	ErrInvalidRequest:                     {http.StatusBadRequest, "Invalid Request."},
 	ErrInvalidURI:                         {http.StatusBadRequest, "Couldn't parse the specified URI."},

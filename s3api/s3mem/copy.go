@@ -28,7 +28,7 @@ func (s *Store) CopyObject(ctx context.Context, in *s3api.CopyObjectInput) (*s3a
 	if !ok {
 		return nil, op(s3err.ErrNoSuchBucket)
 	}
-	src, err := s.source(in.SourceBucket, in.SourceKey, in.SourceETag)
+	src, err := s.source(in.SourceBucket, in.SourceKey, in.SourceVersionID, in.SourceETag)
 	if err != nil {
 		return nil, op(err)
 	}
@@ -67,7 +67,7 @@ func (s *Store) PutObjectTagging(ctx context.Context, bucketName, key string, ta
 	}
 	info := copyInfo(&cur.info)
 	info.Tags = copyTags(tags)
-	obj := &object{info: *info, data: cur.data}
-	b.store(obj)
+	obj := &object{info: *info, data: cur.data, vid: cur.vid}
+	b.replaceVersion(cur, obj)
 	return copyInfo(&obj.info), nil
 }

@@ -164,7 +164,7 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInpu
 	_, _, err := s.findUpload(in.Bucket, in.Key, in.UploadID)
 	var src *object
 	if err == nil {
-		src, err = s.source(in.SourceBucket, in.SourceKey, in.SourceETag)
+		src, err = s.source(in.SourceBucket, in.SourceKey, in.SourceVersionID, in.SourceETag)
 	}
 	s.mu.RUnlock()
 	if err != nil {
@@ -194,12 +194,22 @@ func (s *Store) UploadPartCopy(ctx context.Context, in *s3api.UploadPartCopyInpu
 
 // source returns the current version of a copy source, checked against
 // etag when it is set; the caller holds s.mu.
-func (s *Store) source(bucketName, key, etag string) (*object, error) {
+func (s *Store) source(bucketName, key, versionID, etag string) (*object, error) {
 	b, ok := s.buckets[bucketName]
 	if !ok {
 		return nil, s3err.ErrNoSuchBucket
 	}
 	obj, ok := b.objects[key]
+	if versionID != "" {
+		i := slices.IndexFunc(b.versions[key], func(o *object) bool { return o.vid == versionID })
+		if i < 0 {
+			return nil, s3err.ErrNoSuchVersion
+		}
+		obj, ok = b.versions[key][i], true
+		if obj.info.DeleteMarker {
+			return nil, s3err.New(s3err.ErrInvalidRequest, "The source of a copy request may not specifically refer to a delete marker by version id.")
+		}
+	}
 	if !ok {
 		return nil, s3err.ErrNoSuchKey
 	}

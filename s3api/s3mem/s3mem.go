@@ -51,6 +51,8 @@ var (
 	_ s3api.MultipartStore = (*Store)(nil)
 	_ s3api.CopyStore      = (*Store)(nil)
 	_ s3api.TaggingStore   = (*Store)(nil)
+
+	_ s3api.VersioningStore = (*Store)(nil)
 )
 
 type bucket struct {
@@ -58,6 +60,15 @@ type bucket struct {
 	keys    []string // sorted by bytes
 	objects map[string]*object
 	uploads map[string]*upload // by upload ID
+	// versioning is the bucket's versioning state ("" never set).
+	versioning string
+	// versions holds every version of a key, newest first, delete
+	// markers included; a key's null version has vid "null".
+	versions map[string][]*object
+	// seq numbers the bucket's versions.
+	seq uint64
+	// cors is the bucket's CORS configuration, nil for none.
+	cors []s3api.CORSRule
 }
 
 // object is one committed version; neither it nor its data is ever mutated
@@ -65,6 +76,8 @@ type bucket struct {
 type object struct {
 	info s3api.ObjectInfo
 	data content
+	// vid is the version's ID, "null" for the null version.
+	vid string
 }
 
 // New returns an empty Store that uses the system clock.
@@ -108,8 +121,9 @@ func (s *Store) CreateBucket(ctx context.Context, in s3api.CreateBucketInput) er
 			CreationDate: s.now().UTC(),
 			Location:     in.Location,
 		},
-		objects: make(map[string]*object),
-		uploads: make(map[string]*upload),
+		objects:  make(map[string]*object),
+		uploads:  make(map[string]*upload),
+		versions: make(map[string][]*object),
 	}
 	return nil
 }
@@ -141,7 +155,7 @@ func (s *Store) DeleteBucket(ctx context.Context, name string) error {
 	if !ok {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrNoSuchBucket)
 	}
-	if len(b.keys) > 0 {
+	if len(b.keys) > 0 || len(b.versions) > 0 {
 		return fmt.Errorf("delete bucket %s: %w", name, s3err.ErrBucketNotEmpty)
 	}
 	delete(s.buckets, name)
@@ -211,9 +225,16 @@ func (s *Store) PutObject(ctx context.Context, in *s3api.PutObjectInput) (*s3api
 	return copyInfo(&obj.info), nil
 }
 
-// store makes obj the current version of its key; the caller holds s.mu
-// for writing.
+// store makes obj the current version of its key: a new version when the
+// bucket's versioning is Enabled, else the key's null version (replacing
+// the previous one). The caller holds s.mu for writing.
 func (b *bucket) store(obj *object) {
+	b.addVersion(obj)
+	b.setCurrent(obj)
+}
+
+// setCurrent makes obj the visible object of its key.
+func (b *bucket) setCurrent(obj *object) {
 	key := obj.info.Key
 	if _, exists := b.objects[key]; !exists {
 		i, _ := sort.Find(len(b.keys), func(i int) int { return strings.Compare(key, b.keys[i]) })
@@ -228,7 +249,7 @@ func (b *bucket) store(obj *object) {
 // holds s.mu.
 func checkConditions(b *bucket, key string, c s3api.PutConditions) error {
 	cur, exists := b.objects[key]
-	if c.IfNoneMatch == "*" && exists {
+	if exists && (c.IfNoneMatch == "*" || (c.IfNoneMatch != "" && strings.Trim(c.IfNoneMatch, `"`) == cur.info.ETag)) {
 		return s3err.ErrPreconditionFailed
 	}
 	if c.IfMatch != "" {
@@ -331,15 +352,20 @@ func (s *Store) DeleteObject(ctx context.Context, bucketName, key string) error 
 	if !ok {
 		return fmt.Errorf("delete %s/%s: %w", bucketName, key, s3err.ErrNoSuchBucket)
 	}
+	b.deleteCurrent(key, s.now().UTC())
+	return nil
+}
+
+// unsetCurrent makes key invisible.
+func (b *bucket) unsetCurrent(key string) {
 	if _, ok := b.objects[key]; !ok {
-		return nil
+		return
 	}
 	delete(b.objects, key)
 	i, found := sort.Find(len(b.keys), func(i int) int { return strings.Compare(key, b.keys[i]) })
 	if found {
 		b.keys = append(b.keys[:i], b.keys[i+1:]...)
 	}
-	return nil
 }
 
 // ListObjects lists keys in byte order as the s3api.ObjectStore contract
