@@ -151,7 +151,8 @@ func (h *Handler) handleCopyObject(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return err
 	}
-	if src.bucket == ri.bucket && src.key == ri.key && !replaceMeta && !replaceTags &&
+	// Copying a named version onto its key restores it: not a no-op.
+	if src.bucket == ri.bucket && src.key == ri.key && src.versionID == "" && !replaceMeta && !replaceTags &&
 		r.Header.Get("x-amz-storage-class") == "" {
 		return errCopyToItself
 	}
