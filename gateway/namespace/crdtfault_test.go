@@ -479,7 +479,7 @@ func liveDeleteRace(t *testing.T, peers []*crdtPeer, bkt string, empty bool) {
 	}
 	greatest := map[string]top{}
 	for _, p := range peers {
-		res, err := p.ns.crdt.Query(ctx, queryPrefix("/o/"+b64.EncodeToString([]byte(bkt))))
+		res, err := p.ns.crdtDS().Query(ctx, queryPrefix("/o/"+b64.EncodeToString([]byte(bkt))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -578,7 +578,7 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 				key := fmt.Sprintf("obj%d", i)
 				crdtPut(t, a, bkt, key, "etag-"+key)
 				want[key] = "etag-" + key
-				st := a.ns.crdt.InternalStats(ctx)
+				st := a.ns.crdtDS().InternalStats(ctx)
 				if len(st.Heads) != 1 {
 					t.Fatalf("A has %d heads", len(st.Heads))
 				}
@@ -614,7 +614,7 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 					return stateIs(b, bkt, half)
 				})
 				holdFor(t, "B stops at the missing delta", 1500*time.Millisecond, func() error { return stateIs(b, bkt, half) })
-				t.Logf("phase 2: %d fetches failed, %d let through; B is dirty: %v", f.failed.Load(), f.fetched.Load(), b.ns.crdt.IsDirty(ctx))
+				t.Logf("phase 2: %d fetches failed, %d let through; B is dirty: %v", f.failed.Load(), f.fetched.Load(), b.ns.crdtDS().IsDirty(ctx))
 			}
 
 			f.failWhen(nil)

@@ -217,7 +217,7 @@ func scaleWaitFor(b *testing.B, what string, bound time.Duration, cond func(deta
 
 // scaleNodeState describes a node while waiting for it.
 func scaleNodeState(p *crdtPeer) string {
-	st := p.ns.crdt.InternalStats(context.Background())
+	st := p.ns.crdtDS().InternalStats(context.Background())
 	blocks, _, _ := scaleBlocks(p.blocks)
 	return fmt.Sprintf("%d heads, height %d, %d queued jobs, %d blocks", len(st.Heads), st.MaxHeight, st.QueuedJobs, blocks)
 }
@@ -268,7 +268,7 @@ func scaleSameHeads(peers []*crdtPeer) func(bool) error {
 		var first []string
 		for _, p := range peers {
 			var hs []string
-			for _, h := range p.ns.crdt.InternalStats(ctx).Heads {
+			for _, h := range p.ns.crdtDS().InternalStats(ctx).Heads {
 				hs = append(hs, h.String())
 			}
 			slices.Sort(hs)
@@ -788,7 +788,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 		var maxHeight uint64
 		var shape scaleDAGShape
 		for i, p := range peers {
-			st := p.ns.crdt.InternalStats(ctx)
+			st := p.ns.crdtDS().InternalStats(ctx)
 			blocks, size, err := scaleBlocks(p.blocks)
 			if err != nil {
 				b.Fatal(err)
@@ -847,7 +847,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		dst := scaleBitswap(b, d)
-		dStats := d.ns.crdt.InternalStats(ctx)
+		dStats := d.ns.crdtDS().InternalStats(ctx)
 		var served strings.Builder
 		for i, p := range peers[:3] {
 			st := scaleBitswap(b, p)
@@ -887,7 +887,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 			if st.blocks, st.deltaBytes, err = scaleBlocks(a.blocks); err != nil {
 				b.Fatal(err)
 			}
-			cs := a.ns.crdt.InternalStats(ctx)
+			cs := a.ns.crdtDS().InternalStats(ctx)
 			st.heads, st.height = len(cs.Heads), cs.MaxHeight
 			return st
 		}
