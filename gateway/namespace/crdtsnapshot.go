@@ -33,7 +33,7 @@ import (
 //	          value are the index's own (v/<bucket>/<key> → winner, or
 //	          w/<bucket> → bucket state)
 //
-// Leaves end where a key's FNV-64a hash is 0 modulo snapshotLeafTarget (or
+// Leaves end where a key's hash is 0 modulo snapshotLeafTarget (or
 // at snapshotLeafMaxBytes), so a leaf's extent depends on the keys in it,
 // not on what comes before: two snapshots of states that differ in a few
 // keys share every other leaf, and a node that holds the previous
@@ -93,11 +93,23 @@ func (l *leafBuilder) add(key, value []byte) {
 	l.buf = binary.AppendUvarint(l.buf, uint64(len(value)))
 	l.buf = append(l.buf, value...)
 	l.items++
-	h := fnv.New64a()
-	h.Write(key)
-	if h.Sum64()%snapshotLeafTarget == 0 || len(l.buf) >= snapshotLeafMaxBytes {
+	if leafBoundary(key) || len(l.buf) >= snapshotLeafMaxBytes {
 		l.flush()
 	}
+}
+
+// leafBoundary reports whether a leaf ends after key: FNV-64a, whose low
+// bits are poorly mixed, finished with SplitMix64's mixer.
+func leafBoundary(key []byte) bool {
+	h := fnv.New64a()
+	h.Write(key)
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return x%snapshotLeafTarget == 0
 }
 
 func (l *leafBuilder) flush() {

@@ -497,7 +497,9 @@ func scaleCounter(b *testing.B, reg *prometheus.Registry, name string) float64 {
 // openScaleJoiner opens an empty crdtPeer like crdtPeer.open does, except
 // that its exchange registers its metrics (libp2p's bandwidth counter and
 // Bitswap's) in p.reg, beside the namespace's.
-func openScaleJoiner(b *testing.B, name string) *crdtPeer {
+//
+// foldHeight is CRDTConfig.FoldHeight (-1: the node never folds).
+func openScaleJoiner(b *testing.B, name string, foldHeight int) *crdtPeer {
 	b.Helper()
 	k, err := exchange.LoadOrCreateIdentity(b.TempDir())
 	if err != nil {
@@ -525,7 +527,7 @@ func openScaleJoiner(b *testing.B, name string) *crdtPeer {
 	p.ns, err = OpenCRDTNamespace(CRDTConfig{
 		Dir: p.dir, NodeID: p.ex.ID().String(), Network: crdtTestNetwork, NoSync: true,
 		RebroadcastInterval: time.Second, DAGSyncTimeout: 10 * time.Second,
-		PruneGrace: time.Nanosecond, PruneInterval: -1, Registerer: p.reg,
+		PruneGrace: time.Nanosecond, PruneInterval: -1, Registerer: p.reg, FoldHeight: foldHeight,
 	}, p.ps, p.dag)
 	if err != nil {
 		b.Fatal(err)
@@ -641,7 +643,15 @@ func BenchmarkNamespaceScale(b *testing.B) {
 	catchupBound := scaleBound(n, 2*time.Minute, 12*time.Millisecond)
 
 	for b.Loop() {
+		// The baseline without epochs: no node folds (see
+		// BenchmarkNamespaceJoin for joins from a snapshot).
 		peers := newCrdtPeers(b, 3)
+		for _, p := range peers {
+			p.close(b)
+			p.mod = func(c *CRDTConfig) { c.FoldHeight = -1 }
+			p.open(b)
+		}
+		connectCrdtPeers(b, peers)
 		nss := []Namespace{peers[0].ns, peers[1].ns, peers[2].ns}
 		if err := peers[0].ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: gwtest.FixedTime}); err != nil {
 			b.Fatal(err)
@@ -809,7 +819,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 		b.ReportMetric(float64(maxHeight), "height")
 
 		// Catch-up of an empty fourth node.
-		d := openScaleJoiner(b, "D")
+		d := openScaleJoiner(b, "D", -1)
 		before := make([]*bitswap.Stat, len(peers))
 		for i, p := range peers {
 			before[i] = scaleBitswap(b, p)
