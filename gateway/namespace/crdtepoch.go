@@ -191,19 +191,31 @@ type epochState struct {
 
 // epochView is go-ds-crdt's Broadcaster for one epoch: it wraps what the
 // CRDT broadcasts in the epoch's envelope and is fed, by the demultiplexer
-// (demux), the announcements of the same epoch.
+// (demux), the announcements of the same epoch. go-ds-crdt processes one
+// announcement at a time; the heads announced meanwhile are gathered into
+// one announcement (deduplicated), so none is dropped however many
+// offices write at once, and those already merged as another's ancestors
+// cost nothing.
 type epochView struct {
 	b    *topicBroadcaster
 	id   epochID
-	in   chan []byte
+	wake chan struct{}
 	done chan struct{}
 	once sync.Once
+
+	mu      sync.Mutex
+	pending []cid.Cid
+	queued  map[cid.Cid]struct{}
 }
+
+// maxPendingHeads bounds the heads gathered while go-ds-crdt is busy; the
+// oldest give way (heads are announced again).
+const maxPendingHeads = 4096
 
 var _ crdt.Broadcaster = (*epochView)(nil)
 
 func newEpochView(b *topicBroadcaster, id epochID) *epochView {
-	return &epochView{b: b, id: id, in: make(chan []byte, 32), done: make(chan struct{})}
+	return &epochView{b: b, id: id, wake: make(chan struct{}, 1), done: make(chan struct{}), queued: map[cid.Cid]struct{}{}}
 }
 
 // Broadcast implements crdt.Broadcaster.
@@ -211,33 +223,58 @@ func (v *epochView) Broadcast(ctx context.Context, data []byte) error {
 	return v.b.Broadcast(ctx, wrapHeads(v.id, data))
 }
 
-// Next implements crdt.Broadcaster.
+// Next implements crdt.Broadcaster: the heads announced since the last
+// call, in one announcement.
 func (v *epochView) Next(ctx context.Context) ([]byte, error) {
-	select {
-	case d := <-v.in:
-		return d, nil
-	case <-ctx.Done():
-	case <-v.done:
-	case <-v.b.ctx.Done():
+	for {
+		v.mu.Lock()
+		heads := v.pending
+		v.pending, v.queued = nil, map[cid.Cid]struct{}{}
+		v.mu.Unlock()
+		if len(heads) > 0 {
+			var m pb.CRDTBroadcast
+			for _, h := range heads {
+				m.Heads = append(m.Heads, &pb.Head{Cid: h.Bytes()})
+			}
+			return proto.Marshal(&m)
+		}
+		select {
+		case <-v.wake:
+			continue
+		case <-ctx.Done():
+		case <-v.done:
+		case <-v.b.ctx.Done():
+		}
+		return nil, crdt.ErrNoMoreBroadcast
 	}
-	return nil, crdt.ErrNoMoreBroadcast
 }
 
-// deliver queues an announcement without blocking: when the CRDT lags 32
-// behind, the oldest queued is dropped (heads are announced again).
-func (v *epochView) deliver(d []byte) {
-	for {
-		select {
-		case v.in <- d:
-			return
-		case <-v.done:
-			return
-		default:
+// deliver queues the heads of an announcement without blocking.
+func (v *epochView) deliver(announcement []byte) {
+	var m pb.CRDTBroadcast
+	if proto.Unmarshal(announcement, &m) != nil {
+		return
+	}
+	v.mu.Lock()
+	for _, h := range m.Heads {
+		c, err := cid.Cast(h.Cid)
+		if err != nil {
+			continue
 		}
-		select {
-		case <-v.in:
-		default:
+		if _, ok := v.queued[c]; ok {
+			continue
 		}
+		if len(v.pending) >= maxPendingHeads {
+			delete(v.queued, v.pending[0])
+			v.pending = v.pending[1:]
+		}
+		v.queued[c] = struct{}{}
+		v.pending = append(v.pending, c)
+	}
+	v.mu.Unlock()
+	select {
+	case v.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -261,7 +298,9 @@ type epochs struct {
 	tr       *joinTracker
 	folds    int
 	lastOld  time.Time // last announcement made for a laggard
-	seedSize int64     // items in the current seed
+	// fetching are the heads prefetched lately (see prefetch).
+	fetching map[cid.Cid]struct{}
+	seedSize int64 // items in the current seed
 }
 
 // crdtDS returns the current epoch's CRDT.
@@ -399,8 +438,64 @@ func (n *CRDTNamespace) demux(ctx context.Context) {
 		}
 		n.ep.mu.Unlock()
 		if id.equal(cur.id) && len(heads) > 0 && cur.view != nil {
+			n.prefetch(ctx, heads)
 			cur.view.deliver(heads)
 		}
+	}
+}
+
+// prefetchLimit bounds the head blocks being prefetched at once.
+const prefetchLimit = 32
+
+// prefetch fetches, in the background and in parallel, the blocks of the
+// heads an announcement names and of their parents, so that go-ds-crdt —
+// which processes one announcement at a time and fetches a delta only when
+// it gets to it — finds them in the local store. Without it, a burst of
+// concurrent writes at many offices costs every node one Bitswap round
+// trip per write, one after the other. Fetching a block changes no state;
+// the block store verifies it.
+func (n *CRDTNamespace) prefetch(ctx context.Context, announcement []byte) {
+	var m pb.CRDTBroadcast
+	if proto.Unmarshal(announcement, &m) != nil {
+		return
+	}
+	for _, h := range m.Heads {
+		c, err := cid.Cast(h.Cid)
+		if err != nil {
+			continue
+		}
+		n.ep.mu.Lock()
+		_, seen := n.ep.fetching[c]
+		if !seen {
+			if len(n.ep.fetching) > 4096 {
+				clear(n.ep.fetching)
+			}
+			n.ep.fetching[c] = struct{}{}
+		}
+		n.ep.mu.Unlock()
+		if seen {
+			continue
+		}
+		select {
+		case n.prefetchSem <- struct{}{}:
+		default:
+			continue // busy: go-ds-crdt fetches it itself
+		}
+		go func() {
+			defer func() { <-n.prefetchSem }()
+			ctx, cancel := context.WithTimeout(ctx, n.cfg.DAGSyncTimeout)
+			defer cancel()
+			nd, err := n.dag.Get(ctx, c)
+			if err != nil {
+				return
+			}
+			var parents []cid.Cid
+			for _, l := range nd.Links() {
+				parents = append(parents, l.Cid)
+			}
+			for range n.dag.GetMany(ctx, parents) {
+			}
+		}()
 	}
 }
 

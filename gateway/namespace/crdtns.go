@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
 	pebbleds "github.com/ipfs/go-ds-pebble"
@@ -268,6 +269,8 @@ type CRDTNamespace struct {
 	epochWake            chan struct{}
 	stopEpoch            context.CancelFunc
 	epochDone, demuxDone chan struct{}
+	// prefetchSem bounds the prefetches in flight (see prefetch).
+	prefetchSem chan struct{}
 
 	seed          maphash.Seed
 	applyMu       [256]sync.Mutex // serialises index updates per key
@@ -326,6 +329,8 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	}
 	n := &CRDTNamespace{cfg: cfg, log: cfg.Logger, idx: idx, dag: dag, seed: maphash.MakeSeed(), clock: hlc{now: cfg.Clock}}
 	n.ep.peers = map[peer.ID]peerAnnounce{}
+	n.ep.fetching = map[cid.Cid]struct{}{}
+	n.prefetchSem = make(chan struct{}, prefetchLimit)
 	n.epochWake = make(chan struct{}, 1)
 	fail := func(err error) (*CRDTNamespace, error) {
 		if n.cancelBcast != nil {
