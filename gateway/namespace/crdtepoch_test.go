@@ -12,6 +12,7 @@ import (
 	boxobs "github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	ipld "github.com/ipfs/go-ipld-format"
@@ -404,5 +405,75 @@ func TestCrdtRebuildFromSeed(t *testing.T) {
 	}
 	if o, _ := ns.Usage(); o != 21 {
 		t.Fatalf("%d objects after rebuild", o)
+	}
+}
+
+// TestCrdtPartitionDuringJoin: a fresh office starts joining from a
+// snapshot, cannot fetch its leaves, and is then cut off; both sides
+// write meanwhile (the newcomer into a bucket of its own). Healed, the
+// join completes and every office has every write, with the same winners.
+func TestCrdtPartitionDuringJoin(t *testing.T) {
+	peers := newCrdtPeers(t, 2)
+	a, b := peers[0], peers[1]
+	ctx := context.Background()
+	if err := a.ns.CreateBucket(ctx, BucketRecord{Name: "bkt"}); err != nil {
+		t.Fatal(err)
+	}
+	bucketEverywhere(t, peers, "bkt")
+	want := map[string]string{}
+	for i := range 600 { // several leaves
+		k := fmt.Sprintf("k%03d", i)
+		crdtPut(t, peers[i%2], "bkt", k, "e1")
+		want[k] = "e1"
+	}
+	waitFor(t, "b has every write", func() error { return stateIs(b, "bkt", want) })
+	if _, err := a.ns.Fold(ctx); err != nil {
+		t.Fatal(err)
+	}
+
+	// The newcomer fetches the snapshot's root and inner nodes, not its
+	// leaves (raw blocks).
+	var faults dagFaults
+	faults.failWhen(func(c cid.Cid) bool { return c.Prefix().Codec == cid.Raw })
+	c := newCrdtPeers(t, 1)[0]
+	c.name = "C"
+	c.close(t)
+	c.wrapDAG = faults.wrap(c)
+	c.mod = func(cfg *CRDTConfig) { cfg.SnapshotTimeout = 2 * time.Second }
+	c.open(t)
+	all := []*crdtPeer{a, b, c}
+	connectCrdtPeers(t, all)
+	waitFor(t, "c's join fails", func() error {
+		if j := c.ns.Status(ctx).Epoch.Join; j.State != "failed" {
+			return fmt.Errorf("join %q", j.State)
+		}
+		return nil
+	})
+	pt := cut(t, []*crdtPeer{a, b}, []*crdtPeer{c})
+	if err := c.ns.CreateBucket(ctx, BucketRecord{Name: "cbkt"}); err != nil {
+		t.Fatal(err)
+	}
+	crdtPut(t, c, "cbkt", "from-c", "ec")
+	crdtPut(t, a, "bkt", "k001", "a-during")
+	crdtPut(t, b, "bkt", "new-b", "b-during")
+	want["k001"], want["new-b"] = "a-during", "b-during"
+	faults.failWhen(nil)
+	pt.heal()
+
+	for _, p := range all {
+		waitFor(t, p.name+" converged", func() error {
+			if err := stateIs(p, "bkt", want); err != nil {
+				return err
+			}
+			return stateIs(p, "cbkt", map[string]string{"from-c": "ec"})
+		})
+	}
+	keys := make([]string, 0, len(want))
+	for k := range want {
+		keys = append(keys, k)
+	}
+	waitFor(t, "same winners", func() error { return sameWinners(all, "bkt", keys) })
+	if j := c.ns.Status(ctx).Epoch.Join; j.State != "done" || j.Republished < 2 {
+		t.Fatalf("c's join: %+v (want done, with its bucket and object republished)", j)
 	}
 }

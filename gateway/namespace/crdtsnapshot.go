@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -42,9 +43,10 @@ import (
 //
 // Every block is verified by its CID when fetched. A joining node fetches
 // the root, then every inner node at once, then every leaf at once
-// (DAGService.GetMany): three round trips whatever the size, and the
-// leaves are installed as they arrive, in any order, since installing is a
-// merge that keeps the greater version of each key (see installLeaf).
+// (DAGService.GetMany, in windows of snapshotWindow leaves,
+// snapshotFetchers at a time): a few round trips whatever the size, and
+// the leaves are installed as they arrive, in any order, since installing
+// is a merge that keeps the greater version of each key (see installLeaf).
 const (
 	snapshotFormatV1 = 1
 	// snapshotLeafTarget is the mean number of items in a leaf.
@@ -53,6 +55,10 @@ const (
 	snapshotLeafMaxBytes = 512 << 10
 	// snapshotFanout is the most leaves an inner node links to.
 	snapshotFanout = 1024
+	// snapshotWindow is how many leaves one fetch asks for, and
+	// snapshotFetchers how many such fetches run at once.
+	snapshotWindow   = 16
+	snapshotFetchers = 4
 )
 
 // snapshotHeader is the root's data.
@@ -324,29 +330,64 @@ type joinTracker struct {
 // arrives.
 func (n *CRDTNamespace) installSnapshot(ctx context.Context, dag ipld.NodeGetter, s *snapshot, tr *joinTracker) error {
 	install := func(cids []cid.Cid) error {
+		cids = dedup(cids)
 		if len(cids) == 0 {
 			return nil
 		}
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		seen := 0
-		for r := range dag.GetMany(ctx, cids) {
-			if r.Err != nil {
-				return fmt.Errorf("snapshot %s: fetch leaf: %w", s.root, r.Err)
+		// Windows of leaves, several at once: one GetMany of hundreds of
+		// blocks stalls in Bitswap's session (measured: 168 leaves of
+		// ~90 KB took 46 s on loopback, 37 took 0.25 s).
+		windows := make(chan []cid.Cid)
+		go func() {
+			defer close(windows)
+			for i := 0; i < len(cids); i += snapshotWindow {
+				select {
+				case windows <- cids[i:min(i+snapshotWindow, len(cids))]:
+				case <-ctx.Done():
+					return
+				}
 			}
-			items, err := n.installLeaf(r.Node.RawData())
-			if err != nil {
-				return fmt.Errorf("snapshot %s: leaf %s: %w", s.root, r.Node.Cid(), err)
-			}
-			seen++
-			tr.leavesDone.Add(1)
-			tr.itemsDone.Add(items)
-			tr.bytes.Add(int64(len(r.Node.RawData())))
+		}()
+		var wg sync.WaitGroup
+		errs := make(chan error, snapshotFetchers)
+		for range snapshotFetchers {
+			wg.Go(func() {
+				for w := range windows {
+					seen := 0
+					for r := range dag.GetMany(ctx, w) {
+						if r.Err != nil {
+							errs <- fmt.Errorf("snapshot %s: fetch leaf: %w", s.root, r.Err)
+							cancel()
+							return
+						}
+						items, err := n.installLeaf(r.Node.RawData())
+						if err != nil {
+							errs <- fmt.Errorf("snapshot %s: leaf %s: %w", s.root, r.Node.Cid(), err)
+							cancel()
+							return
+						}
+						seen++
+						tr.leavesDone.Add(1)
+						tr.itemsDone.Add(items)
+						tr.bytes.Add(int64(len(r.Node.RawData())))
+					}
+					if seen != len(w) {
+						err := ctx.Err()
+						if err == nil {
+							err = errors.New("fetch ended early")
+						}
+						errs <- fmt.Errorf("snapshot %s: %d of %d leaves fetched: %w", s.root, seen, len(w), err)
+						cancel()
+						return
+					}
+				}
+			})
 		}
-		if seen != len(dedup(cids)) {
-			return fmt.Errorf("snapshot %s: %d of %d leaves fetched", s.root, seen, len(cids))
-		}
-		return nil
+		wg.Wait()
+		close(errs)
+		return <-errs // nil when none failed
 	}
 	if err := install(s.buckets); err != nil {
 		return err
