@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	crdt "github.com/ipfs/go-ds-crdt"
@@ -31,7 +33,9 @@ import (
 // then seed CID, and every node moves to the greatest epoch it hears of.
 //
 // Heads are announced on the one namespace topic in an envelope naming the
-// epoch (epoch 0 keeps go-ds-crdt's bare format). A node passes to its CRDT
+// epoch and carrying the small blocks of the heads (see Inline deltas);
+// epoch 0 without blocks keeps go-ds-crdt's bare format, but a node of an
+// earlier version understands neither envelope: upgrade offices together. A node passes to its CRDT
 // only the announcements of its own epoch; one naming a greater epoch makes
 // it switch; one naming a lesser epoch makes it announce its own (at most
 // once a second), so the sender learns of it.
@@ -78,16 +82,19 @@ import (
 
 // Defaults of the epoch settings in CRDTConfig.
 const (
-	DefaultCRDTFoldHeight      = 1024
-	DefaultCRDTFoldWait        = 10 * time.Minute
-	DefaultCRDTSnapshotTimeout = 10 * time.Minute
+	DefaultCRDTInlineDeltaBytes = 64 << 10
+	DefaultCRDTFoldHeight       = 1024
+	DefaultCRDTFoldWait         = 10 * time.Minute
+	DefaultCRDTSnapshotTimeout  = 10 * time.Minute
 )
 
 var (
 	// keyEpoch holds the current epoch: generation, number, seed CID.
 	keyEpoch = []byte("c/epoch")
-	// envelopeMagic starts an announcement of an epoch after 0.
-	envelopeMagic = []byte{0xff, 's', '3', 'e'}
+	// envelopeMagic starts an announcement of an epoch after 0, and
+	// envelopeBlocksMagic one (of any epoch) with blocks attached.
+	envelopeMagic       = []byte{0xff, 's', '3', 'e'}
+	envelopeBlocksMagic = []byte{0xff, 's', '3', 'f'}
 )
 
 // epochID names an epoch: its number and its seed's root (cid.Undef for
@@ -124,38 +131,177 @@ func crdtGenNamespace(gen uint64) string {
 }
 
 // wrapHeads puts an announcement of heads (a pb.CRDTBroadcast) of epoch id
-// in its envelope.
-func wrapHeads(id epochID, heads []byte) []byte {
-	if id.number == 0 {
+// in its envelope, with the blocks attached (see inlineBlocks). Epoch 0
+// without blocks keeps go-ds-crdt's bare format.
+func wrapHeads(id epochID, heads []byte, attached []blocks.Block) []byte {
+	if id.number == 0 && len(attached) == 0 {
 		return heads
 	}
-	b := slices.Clone(envelopeMagic)
+	magic := envelopeMagic
+	if len(attached) > 0 {
+		magic = envelopeBlocksMagic
+	}
+	b := slices.Clone(magic)
 	b = binary.AppendUvarint(b, id.number)
 	sb := seedBytes(id.seed)
 	b = binary.AppendUvarint(b, uint64(len(sb)))
 	b = append(b, sb...)
+	if len(attached) > 0 {
+		b = binary.AppendUvarint(b, uint64(len(attached)))
+		for _, blk := range attached {
+			cb := blk.Cid().Bytes()
+			b = binary.AppendUvarint(b, uint64(len(cb)))
+			b = append(b, cb...)
+			b = binary.AppendUvarint(b, uint64(len(blk.RawData())))
+			b = append(b, blk.RawData()...)
+		}
+	}
 	return append(b, heads...)
 }
 
-func unwrapHeads(data []byte) (epochID, []byte, error) {
+// readBytes reads a uvarint-prefixed byte string.
+func readBytes(b []byte) ([]byte, []byte, bool) {
+	l, n := binary.Uvarint(b)
+	if n <= 0 || uint64(len(b)-n) < l {
+		return nil, nil, false
+	}
+	return b[n : n+int(l)], b[n+int(l):], true
+}
+
+// unwrapHeads takes an announcement apart. The attached blocks are
+// verified: each one's bytes hash to its CID, or the announcement is
+// malformed.
+func unwrapHeads(data []byte) (epochID, []byte, []blocks.Block, error) {
 	rest, ok := bytes.CutPrefix(data, envelopeMagic)
+	withBlocks := false
 	if !ok {
-		return epochID{}, data, nil
+		if rest, ok = bytes.CutPrefix(data, envelopeBlocksMagic); !ok {
+			return epochID{}, data, nil, nil
+		}
+		withBlocks = true
 	}
 	num, n := binary.Uvarint(rest)
-	if n <= 0 || num == 0 {
-		return epochID{}, nil, errBadEntry
+	if n <= 0 || (num == 0 && !withBlocks) {
+		return epochID{}, nil, nil, errBadEntry
 	}
-	rest = rest[n:]
-	l, n := binary.Uvarint(rest)
-	if n <= 0 || uint64(len(rest)-n) < l {
-		return epochID{}, nil, errBadEntry
+	sb, rest, ok := readBytes(rest[n:])
+	if !ok {
+		return epochID{}, nil, nil, errBadEntry
 	}
-	c, err := cid.Cast(rest[n : n+int(l)])
-	if err != nil {
-		return epochID{}, nil, errBadEntry
+	id := epochID{number: num}
+	if len(sb) > 0 {
+		c, err := cid.Cast(sb)
+		if err != nil {
+			return epochID{}, nil, nil, errBadEntry
+		}
+		id.seed = c
 	}
-	return epochID{number: num, seed: c}, rest[n+int(l):], nil
+	if (num == 0) != !id.seed.Defined() {
+		return epochID{}, nil, nil, errBadEntry
+	}
+	var attached []blocks.Block
+	if withBlocks {
+		count, n := binary.Uvarint(rest)
+		if n <= 0 || count > maxInlineBlocks {
+			return epochID{}, nil, nil, errBadEntry
+		}
+		rest = rest[n:]
+		for range count {
+			var cb, raw []byte
+			if cb, rest, ok = readBytes(rest); !ok {
+				return epochID{}, nil, nil, errBadEntry
+			}
+			if raw, rest, ok = readBytes(rest); !ok {
+				return epochID{}, nil, nil, errBadEntry
+			}
+			c, err := cid.Cast(cb)
+			if err != nil {
+				return epochID{}, nil, nil, errBadEntry
+			}
+			// NewBlockWithCid checks the hash only in debug builds.
+			if sum, err := c.Prefix().Sum(raw); err != nil || !sum.Equals(c) {
+				return epochID{}, nil, nil, errBadEntry
+			}
+			blk, err := blocks.NewBlockWithCid(bytes.Clone(raw), c)
+			if err != nil {
+				return epochID{}, nil, nil, errBadEntry
+			}
+			attached = append(attached, blk)
+		}
+	}
+	return id, rest, attached, nil
+}
+
+// Inline deltas: go-ds-crdt announces a new delta by its CID and every
+// node then fetches it over Bitswap, whose wants go to every connected
+// office — with many offices writing at once, that is most of the
+// namespace's traffic and latency. A node announcing heads it holds small
+// blocks of attaches them (up to maxInlineBlocks, each at most
+// maxInlineBlockBytes, maxInlineBytes in all); a receiver verifies each
+// against its CID and stores it before go-ds-crdt looks for it. Bitswap
+// still serves everything not attached. CRDTConfig.InlineDeltaBytes bounds
+// the bytes attached.
+const (
+	maxInlineBlocks     = 8
+	maxInlineBlockBytes = 16 << 10
+	// inlineLookup bounds the local read of a head's block.
+	inlineLookup = 200 * time.Millisecond
+)
+
+// inlineBlocks returns the blocks of the heads of an announcement that
+// this node holds and that fit.
+func (n *CRDTNamespace) inlineBlocks(ctx context.Context, announcement []byte) []blocks.Block {
+	if n.cfg.InlineDeltaBytes < 0 {
+		return nil
+	}
+	var m pb.CRDTBroadcast
+	if proto.Unmarshal(announcement, &m) != nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, inlineLookup)
+	defer cancel()
+	var out []blocks.Block
+	total := 0
+	for _, h := range m.Heads {
+		if len(out) == maxInlineBlocks {
+			break
+		}
+		c, err := cid.Cast(h.Cid)
+		if err != nil {
+			continue
+		}
+		nd, err := n.dag.Get(ctx, c)
+		if err != nil {
+			continue
+		}
+		raw := nd.RawData()
+		if len(raw) > maxInlineBlockBytes || total+len(raw) > n.cfg.InlineDeltaBytes {
+			continue
+		}
+		blk, err := blocks.NewBlockWithCid(raw, c)
+		if err != nil {
+			continue
+		}
+		total += len(raw)
+		out = append(out, blk)
+	}
+	return out
+}
+
+// storeAttached stores the verified blocks an announcement carried.
+func (n *CRDTNamespace) storeAttached(ctx context.Context, attached []blocks.Block) {
+	for _, blk := range attached {
+		if blk.Cid().Prefix().Codec != cid.DagProtobuf {
+			continue
+		}
+		nd, err := merkledag.DecodeProtobufBlock(blk)
+		if err != nil || !bytes.Equal(nd.RawData(), blk.RawData()) {
+			continue // would not store the same bytes: Bitswap fetches it
+		}
+		if err := n.dag.Add(ctx, nd); err != nil {
+			n.log.Debug("storing a delta attached to an announcement", "cid", blk.Cid().String(), "err", err)
+		}
+	}
 }
 
 // headsKey is a canonical form of the heads an announcement names.
@@ -197,6 +343,7 @@ type epochState struct {
 // offices write at once, and those already merged as another's ancestors
 // cost nothing.
 type epochView struct {
+	n    *CRDTNamespace
 	b    *topicBroadcaster
 	id   epochID
 	wake chan struct{}
@@ -214,13 +361,13 @@ const maxPendingHeads = 4096
 
 var _ crdt.Broadcaster = (*epochView)(nil)
 
-func newEpochView(b *topicBroadcaster, id epochID) *epochView {
-	return &epochView{b: b, id: id, wake: make(chan struct{}, 1), done: make(chan struct{}), queued: map[cid.Cid]struct{}{}}
+func newEpochView(n *CRDTNamespace, id epochID) *epochView {
+	return &epochView{n: n, b: n.bcast, id: id, wake: make(chan struct{}, 1), done: make(chan struct{}), queued: map[cid.Cid]struct{}{}}
 }
 
 // Broadcast implements crdt.Broadcaster.
 func (v *epochView) Broadcast(ctx context.Context, data []byte) error {
-	return v.b.Broadcast(ctx, wrapHeads(v.id, data))
+	return v.b.Broadcast(ctx, wrapHeads(v.id, data, v.n.inlineBlocks(ctx, data)))
 }
 
 // Next implements crdt.Broadcaster: the heads announced since the last
@@ -368,7 +515,7 @@ func (n *CRDTNamespace) openGen(gen uint64, id epochID) (*epochState, error) {
 	st := &epochState{gen: gen, id: id}
 	var bcast crdt.Broadcaster
 	if n.bcast != nil {
-		st.view = newEpochView(n.bcast, id)
+		st.view = newEpochView(n, id)
 		bcast = guardedBroadcaster{Broadcaster: st.view, g: guard}
 	}
 	opts := crdt.DefaultOptions()
@@ -396,7 +543,7 @@ func (n *CRDTNamespace) announcement(ctx context.Context) ([]byte, error) {
 	if h == nil {
 		h = []byte{}
 	}
-	return wrapHeads(cur.id, h), nil
+	return wrapHeads(cur.id, h, nil), nil
 }
 
 // demux reads the namespace topic: announcements of the current epoch go
@@ -409,7 +556,7 @@ func (n *CRDTNamespace) demux(ctx context.Context) {
 		if err != nil {
 			return
 		}
-		id, heads, err := unwrapHeads(msg.GetData())
+		id, heads, attached, err := unwrapHeads(msg.GetData())
 		if err != nil {
 			n.log.Debug("ignored a malformed namespace announcement", "peer", msg.GetFrom().String())
 			continue
@@ -438,6 +585,7 @@ func (n *CRDTNamespace) demux(ctx context.Context) {
 		}
 		n.ep.mu.Unlock()
 		if id.equal(cur.id) && len(heads) > 0 && cur.view != nil {
+			n.storeAttached(ctx, attached)
 			n.prefetch(ctx, heads)
 			cur.view.deliver(heads)
 		}

@@ -1,10 +1,12 @@
 package namespace
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"testing"
 	"time"
 
@@ -12,10 +14,12 @@ import (
 	boxobs "github.com/ipfs/boxo/blockstore"
 	"github.com/ipfs/boxo/exchange/offline"
 	"github.com/ipfs/boxo/ipld/merkledag"
+	blocks "github.com/ipfs/go-block-format"
 	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	dssync "github.com/ipfs/go-datastore/sync"
 	ipld "github.com/ipfs/go-ipld-format"
+	mh "github.com/multiformats/go-multihash"
 )
 
 // openOfflineWith opens an offline namespace named node over dag.
@@ -476,4 +480,60 @@ func TestCrdtPartitionDuringJoin(t *testing.T) {
 	if j := c.ns.Status(ctx).Epoch.Join; j.State != "done" || j.Republished < 2 {
 		t.Fatalf("c's join: %+v (want done, with its bucket and object republished)", j)
 	}
+}
+
+// TestEnvelope: announcements round-trip through their envelope, epoch 0
+// without blocks keeps go-ds-crdt's bare format, and an attached block
+// whose bytes do not hash to its CID makes the announcement malformed.
+func TestEnvelope(t *testing.T) {
+	seed := cid.NewCidV1(cid.Raw, mustHash(t, []byte("seed")))
+	blk := blocks.NewBlock([]byte("a delta"))
+	heads := []byte{0x0a, 0x02, 0x01, 0x02}
+	tests := []struct {
+		name     string
+		id       epochID
+		attached []blocks.Block
+		bare     bool
+	}{
+		{name: "epoch 0, bare", id: epochID{}, bare: true},
+		{name: "epoch 0, blocks", id: epochID{}, attached: []blocks.Block{blk}},
+		{name: "epoch 3", id: epochID{number: 3, seed: seed}},
+		{name: "epoch 3, blocks", id: epochID{number: 3, seed: seed}, attached: []blocks.Block{blk, blk}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			data := wrapHeads(tt.id, heads, tt.attached)
+			if tt.bare != (string(data) == string(heads)) {
+				t.Fatalf("bare %v, got %x", tt.bare, data)
+			}
+			id, h, att, err := unwrapHeads(data)
+			if err != nil || !id.equal(tt.id) || string(h) != string(heads) || len(att) != len(tt.attached) {
+				t.Fatalf("unwrap: %v %v %x %d", err, id, h, len(att))
+			}
+			if len(tt.attached) > 0 {
+				// Flip a byte of the first block's data: rejected.
+				bad := slices.Clone(data)
+				i := bytes.Index(bad, blk.RawData())
+				bad[i] ^= 1
+				if _, _, _, err := unwrapHeads(bad); err == nil {
+					t.Fatal("a tampered block was accepted")
+				}
+			}
+			for cut := 1; cut < len(data)-len(heads) && !tt.bare; cut++ {
+				if _, _, _, err := unwrapHeads(data[:cut]); err == nil && cut > len(envelopeMagic) {
+					// A truncated envelope must not parse as one.
+					t.Fatalf("truncated at %d parsed", cut)
+				}
+			}
+		})
+	}
+}
+
+func mustHash(t *testing.T, b []byte) mh.Multihash {
+	t.Helper()
+	h, err := mh.Sum(b, mh.SHA2_256, -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h
 }

@@ -560,6 +560,12 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			peers := newCrdtPeers(t, 2)
 			a, b := peers[0], peers[1]
+			// A attaches no delta to its announcements: B fetches every
+			// one (and fails to, while the faults are on).
+			a.close(t)
+			a.mod = func(c *CRDTConfig) { c.InlineDeltaBytes = -1 }
+			a.open(t)
+			connectCrdtPeers(t, peers)
 			ctx := context.Background()
 			const bkt = "bkt"
 			if err := a.ns.CreateBucket(ctx, BucketRecord{Name: bkt}); err != nil {

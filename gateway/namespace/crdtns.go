@@ -85,6 +85,13 @@ type CRDTConfig struct {
 	// horizon past which an office that lags or is cut off catches up by
 	// snapshot). Zero means DefaultCRDTFoldWait.
 	FoldWait time.Duration
+	// InlineDeltaBytes is the most bytes of delta blocks attached to one
+	// announcement of heads (see Inline deltas in crdtepoch.go), so that
+	// peers need not fetch fresh deltas over Bitswap. Zero means
+	// DefaultCRDTInlineDeltaBytes; negative attaches none, and the
+	// announcements of epoch 0 then stay in go-ds-crdt's own format,
+	// which nodes of earlier versions understand (a rolling upgrade).
+	InlineDeltaBytes int
 	// SnapshotTimeout bounds fetching and installing one snapshot. Zero
 	// means DefaultCRDTSnapshotTimeout.
 	SnapshotTimeout time.Duration
@@ -140,6 +147,9 @@ func (c CRDTConfig) withDefaults() CRDTConfig {
 	}
 	if c.PruneGrace == 0 {
 		c.PruneGrace = DefaultCRDTPruneGrace
+	}
+	if c.InlineDeltaBytes == 0 {
+		c.InlineDeltaBytes = DefaultCRDTInlineDeltaBytes
 	}
 	if c.FoldHeight == 0 {
 		c.FoldHeight = DefaultCRDTFoldHeight
