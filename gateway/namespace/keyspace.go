@@ -25,8 +25,14 @@ import (
 //	h/clock             the hybrid logical clock
 //	c/dirty, c/format   open marker (a rebuild follows an unclean stop)
 //	                    and the database's format
+//	c/epoch             the current epoch: its generation here, its
+//	                    number and its seed snapshot (crdtepoch.go)
 //	m/                  legacy records staged by the migration
-//	/crdt/              go-ds-crdt's own state
+//	/crdt/              go-ds-crdt's own state, generation 0
+//	/crdt.<gen>/        go-ds-crdt's state of a later generation (one per
+//	                    epoch this node moved to; only the current one is
+//	                    kept)
+//	/s3mesh-walk/       the walk journal (crdtwalk.go)
 //
 // Multipart state, local to the node and never replicated:
 //
