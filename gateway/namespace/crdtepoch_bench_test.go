@@ -255,10 +255,11 @@ func pollFor(b *testing.B, what string, bound time.Duration, cond func() error) 
 //
 // S3MESH_JOIN_LATENCY (e.g. 20ms) runs over an in-process mocknet whose
 // links delay every write by that much, in each direction, instead of
-// loopback TCP.
+// loopback TCP; S3MESH_JOIN_MBITS (e.g. 100) also limits each link's
+// bandwidth, in Mbit/s (mocknet only; else unlimited).
 //
 //	go test -run '^$' -bench NamespaceJoin -benchtime 1x -timeout 60m ./gateway/namespace/
-//	S3MESH_JOIN_LATENCY=20ms go test -run '^$' -bench NamespaceJoin -benchtime 1x -timeout 60m ./gateway/namespace/
+//	S3MESH_JOIN_LATENCY=20ms S3MESH_JOIN_MBITS=100 go test -run '^$' -bench NamespaceJoin -benchtime 1x -timeout 60m ./gateway/namespace/
 func BenchmarkNamespaceJoin(b *testing.B) {
 	sizes := envInts(b, "S3MESH_JOIN_N", []int{10000, 100000})
 	runs := envInts(b, "S3MESH_JOIN_RUNS", []int{3})[0]
@@ -282,8 +283,13 @@ func BenchmarkNamespaceJoin(b *testing.B) {
 			kind := "loopback TCP"
 			if latency > 0 {
 				bn.mn = mocknet.New()
-				bn.mn.SetLinkDefaults(mocknet.LinkOptions{Latency: latency})
+				lo := mocknet.LinkOptions{Latency: latency}
 				kind = fmt.Sprintf("mocknet, %s per write each way", latency)
+				if mbit := envInts(b, "S3MESH_JOIN_MBITS", []int{0})[0]; mbit > 0 {
+					lo.Bandwidth = float64(mbit) * 1e6 / 8
+					kind += fmt.Sprintf(", %d Mbit/s", mbit)
+				}
+				bn.mn.SetLinkDefaults(lo)
 			}
 			a := bn.add(b, "A", noFold)
 			if err := a.ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket}); err != nil {
