@@ -41,7 +41,7 @@ import (
 // offices. Every wait is bounded; every load loop is bounded in count.
 
 // psTraffic counts the GossipSub RPC bytes a node sends and receives.
-type psTraffic struct{ sent, recv, msgs atomic.Int64 }
+type psTraffic struct{ sent, recv, msgs, dropped atomic.Int64 }
 
 var _ pubsub.RawTracer = (*psTraffic)(nil)
 
@@ -643,7 +643,11 @@ func BenchmarkNamespaceMesh(b *testing.B) {
 			total, writes, nodes, (conv - d).Round(time.Millisecond), d.Round(time.Millisecond), conv.Round(time.Millisecond), 100*busy)
 		b.Logf("\trecord lag p99: median node %s, worst node %s; max: median node %s, worst %s",
 			p99s[len(p99s)/2].Round(time.Millisecond), p99s[len(p99s)-1].Round(time.Millisecond), maxes[len(maxes)/2].Round(time.Millisecond), maxes[len(maxes)-1].Round(time.Millisecond))
-		b.Logf("\ttraffic per node per write (sent + received): GossipSub %.0f B, Bitswap %.0f B", perNodeWrite(ps), perNodeWrite(bsw))
+		var dropped int64
+		for _, p := range peers {
+			dropped += p.traffic.dropped.Load()
+		}
+		b.Logf("\ttraffic per node per write (sent + received): GossipSub %.0f B, Bitswap %.0f B; announcements dropped by full subscriptions: %d", perNodeWrite(ps), perNodeWrite(bsw), dropped)
 		b.ReportMetric(conv.Seconds(), "converge-s")
 		b.ReportMetric(p99s[len(p99s)-1].Seconds(), "lag-p99-worst-s")
 		b.ReportMetric(perNodeWrite(ps), "gossip-B/node/write")
