@@ -85,12 +85,47 @@ type NamespaceStatus struct {
 	LagP99Ms    *float64   `json:"lag_p99_ms"`
 	LagMaxMs    *float64   `json:"lag_max_ms"`
 	LastApplied *time.Time `json:"last_remote_update"`
+	// Epoch, Snapshot and SnapshotItems name the snapshot the node's
+	// current epoch started from (epoch 0 and "" before the first fold);
+	// Backlog is the epoch's DAG height: the deltas a node joining now
+	// walks after the snapshot; Join is the latest move to a snapshot.
+	Epoch         uint64      `json:"epoch"`
+	Snapshot      string      `json:"snapshot"`
+	SnapshotItems int64       `json:"snapshot_items"`
+	Backlog       uint64      `json:"delta_backlog"`
+	Join          *JoinStatus `json:"join"` // null before the node first moved to a snapshot
+}
+
+// JoinStatus is the progress of a move to a snapshot (see
+// gateway.NamespaceStatus).
+type JoinStatus struct {
+	State       string     `json:"state"` // fetching, installing, switching, done or failed
+	Snapshot    string     `json:"snapshot"`
+	Epoch       uint64     `json:"epoch"`
+	Leaves      int        `json:"leaves"`
+	LeavesDone  int        `json:"leaves_done"`
+	Items       int64      `json:"items"`
+	ItemsDone   int64      `json:"items_done"`
+	Bytes       int64      `json:"bytes"`
+	Republished int        `json:"republished"`
+	Started     time.Time  `json:"started"`
+	Finished    *time.Time `json:"finished"`
+	Error       string     `json:"error,omitempty"`
 }
 
 func newNamespaceStatus(st gateway.NamespaceStatus) NamespaceStatus {
 	out := NamespaceStatus{
 		Network: st.Network, Topic: st.Topic, TopicPeers: st.TopicPeers, Heads: st.Heads,
 		MaxHeight: st.MaxHeight, QueuedJobs: st.QueuedJobs, Dirty: st.Dirty, LagSamples: st.Lag.Samples,
+		Epoch: st.Epoch.Epoch, Snapshot: st.Epoch.Snapshot, SnapshotItems: st.Epoch.SnapshotItems, Backlog: st.Epoch.Backlog,
+	}
+	if j := st.Epoch.Join; j.State != "" {
+		out.Join = &JoinStatus{State: j.State, Snapshot: j.Snapshot, Epoch: j.Epoch, Leaves: j.Leaves, LeavesDone: j.LeavesDone,
+			Items: j.Items, ItemsDone: j.ItemsDone, Bytes: j.Bytes, Republished: j.Republished, Started: j.Started.UTC(), Error: j.Err}
+		if !j.Finished.IsZero() {
+			f := j.Finished.UTC()
+			out.Join.Finished = &f
+		}
 	}
 	if st.Lag.Samples > 0 {
 		ms := func(d time.Duration) *float64 { v := math.Round(float64(d)/1e3) / 1e3; return &v }

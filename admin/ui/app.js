@@ -245,6 +245,14 @@ function renderStatus(st) {
     ? ms(ns.lag_p50_ms) + ' / ' + ms(ns.lag_p99_ms) + ' / ' + ms(ns.lag_max_ms) + ' over ' + count(ns.lag_samples) + ' updates'
     : 'no update from another office yet');
   setText('ns-last', ns.last_remote_update ? dateTime(ns.last_remote_update) : '–');
+  setText('ns-snapshot', ns.epoch > 0
+    ? 'epoch ' + ns.epoch + ' from ' + ns.snapshot + ' (' + count(ns.snapshot_items) + ' items)'
+    : 'none yet (epoch 0)');
+  setText('ns-backlog', count(ns.delta_backlog) + ' delta levels');
+  const j = ns.join;
+  setText('ns-join', j
+    ? j.state + ': ' + count(j.leaves_done) + '/' + count(j.leaves) + ' leaves, ' + count(j.items_done) + '/' + count(j.items) + ' items' + (j.error ? ' (' + j.error + ')' : '')
+    : '–');
 }
 
 function renderPeers(pr, hist) {

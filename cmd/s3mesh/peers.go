@@ -234,6 +234,18 @@ func printStatus(w io.Writer, s admin.StatusResponse) error {
 		fmt.Fprint(tw, ", repair due")
 	}
 	fmt.Fprintln(tw)
+	if ns.Epoch > 0 {
+		fmt.Fprintf(tw, "Snapshot	epoch %d from %s (%d items); %d delta levels since\n", ns.Epoch, ns.Snapshot, ns.SnapshotItems, ns.Backlog)
+	} else {
+		fmt.Fprintf(tw, "Snapshot	none yet (epoch 0); %d delta levels\n", ns.Backlog)
+	}
+	if j := ns.Join; j != nil {
+		fmt.Fprintf(tw, "Join	%s: %d/%d leaves, %d/%d items, %s", j.State, j.LeavesDone, j.Leaves, j.ItemsDone, j.Items, humanBytes(j.Bytes))
+		if j.Error != "" {
+			fmt.Fprintf(tw, " (%s)", j.Error)
+		}
+		fmt.Fprintln(tw)
+	}
 	if ns.LagSamples > 0 && ns.LagP50Ms != nil && ns.LagP99Ms != nil {
 		fmt.Fprintf(tw, "Replication lag\tp50 %.1fms, p99 %.1fms over the last %d updates from other offices\n", *ns.LagP50Ms, *ns.LagP99Ms, ns.LagSamples)
 	} else {

@@ -22,6 +22,12 @@ import (
 // they have processed.
 var announceGaps = []time.Duration{100 * time.Millisecond, time.Second, 3 * time.Second}
 
+// subscriptionBuffer is how many announcements the namespace topic's
+// subscription holds before GossipSub drops new ones (its default, 32,
+// overflows when tens of offices write at once, and a dropped
+// announcement waits for the next rebroadcast).
+const subscriptionBuffer = 1024
+
 // topicBroadcaster is go-ds-crdt's Broadcaster over one GossipSub topic,
 // like crdt.PubSubBroadcaster, with one addition: when a peer joins the
 // topic it announces this node's current heads at once.
@@ -55,7 +61,7 @@ func newTopicBroadcaster(ctx context.Context, ps *pubsub.PubSub, topic string, l
 	if err != nil {
 		return nil, fmt.Errorf("join topic %s: %w", topic, err)
 	}
-	sub, err := t.Subscribe()
+	sub, err := t.Subscribe(pubsub.WithBufferSize(subscriptionBuffer))
 	if err != nil {
 		t.Close()
 		return nil, fmt.Errorf("subscribe to %s: %w", topic, err)

@@ -71,7 +71,9 @@ func (n *CRDTNamespace) committer() {
 // cancelled: a half-published delta helps no one.
 func (n *CRDTNamespace) publishGroup(group []*commitReq) error {
 	ctx := context.Background()
-	b, err := n.crdt.Batch(ctx)
+	n.crdtMu.RLock()
+	defer n.crdtMu.RUnlock()
+	b, err := n.crdtDS().Batch(ctx)
 	if err != nil {
 		return err
 	}

@@ -479,7 +479,7 @@ func liveDeleteRace(t *testing.T, peers []*crdtPeer, bkt string, empty bool) {
 	}
 	greatest := map[string]top{}
 	for _, p := range peers {
-		res, err := p.ns.crdt.Query(ctx, queryPrefix("/o/"+b64.EncodeToString([]byte(bkt))))
+		res, err := p.ns.crdtDS().Query(ctx, queryPrefix("/o/"+b64.EncodeToString([]byte(bkt))))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -560,6 +560,12 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			peers := newCrdtPeers(t, 2)
 			a, b := peers[0], peers[1]
+			// A attaches no delta to its announcements: B fetches every
+			// one (and fails to, while the faults are on).
+			a.close(t)
+			a.mod = func(c *CRDTConfig) { c.InlineDeltaBytes = -1 }
+			a.open(t)
+			connectCrdtPeers(t, peers)
 			ctx := context.Background()
 			const bkt = "bkt"
 			if err := a.ns.CreateBucket(ctx, BucketRecord{Name: bkt}); err != nil {
@@ -578,7 +584,7 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 				key := fmt.Sprintf("obj%d", i)
 				crdtPut(t, a, bkt, key, "etag-"+key)
 				want[key] = "etag-" + key
-				st := a.ns.crdt.InternalStats(ctx)
+				st := a.ns.crdtDS().InternalStats(ctx)
 				if len(st.Heads) != 1 {
 					t.Fatalf("A has %d heads", len(st.Heads))
 				}
@@ -614,7 +620,7 @@ func TestCrdtDeltaFetchRetry(t *testing.T) {
 					return stateIs(b, bkt, half)
 				})
 				holdFor(t, "B stops at the missing delta", 1500*time.Millisecond, func() error { return stateIs(b, bkt, half) })
-				t.Logf("phase 2: %d fetches failed, %d let through; B is dirty: %v", f.failed.Load(), f.fetched.Load(), b.ns.crdt.IsDirty(ctx))
+				t.Logf("phase 2: %d fetches failed, %d let through; B is dirty: %v", f.failed.Load(), f.fetched.Load(), b.ns.crdtDS().IsDirty(ctx))
 			}
 
 			f.failWhen(nil)

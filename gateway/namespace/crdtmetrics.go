@@ -20,9 +20,14 @@ type crdtMetrics struct {
 	pruned     prometheus.Counter
 	rejected   prometheus.Counter
 	// groupSize observes the entries of each delta this node publishes.
-	groupSize  prometheus.Histogram
-	registered []prometheus.Collector
-	reg        prometheus.Registerer
+	groupSize prometheus.Histogram
+	// folds counts this node's folds, switchSeconds times moves to a new
+	// epoch, snapshotBytes counts the snapshot leaves installed.
+	folds         prometheus.Counter
+	switchSeconds prometheus.Histogram
+	snapshotBytes prometheus.Counter
+	registered    []prometheus.Collector
+	reg           prometheus.Registerer
 
 	// recent keeps the last lagWindow lag samples for the admin status.
 	recent lagWindow
@@ -102,6 +107,19 @@ func newCRDTMetrics(reg prometheus.Registerer, usage func() (objects, logicalByt
 			Help:    "Entries (writes of objects and buckets, pruned entries) in each namespace delta this node published; concurrent writes share a delta.",
 			Buckets: prometheus.ExponentialBuckets(1, 2, 11), // 1 to 1024
 		}),
+		folds: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "folds_total",
+			Help: "Namespace epochs this node folded into a snapshot.",
+		}),
+		switchSeconds: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "epoch_switch_seconds",
+			Help:    "Time to move to a new namespace epoch: fetch and install its snapshot, republish what it lacks.",
+			Buckets: prometheus.ExponentialBuckets(0.01, 2, 16), // 10 ms to ~5 min
+		}),
+		snapshotBytes: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: "s3mesh", Subsystem: "namespace", Name: "snapshot_bytes_total",
+			Help: "Bytes of namespace snapshot leaves installed (fetched from peers or read locally).",
+		}),
 		reg: reg,
 	}
 	if reg == nil {
@@ -115,7 +133,7 @@ func newCRDTMetrics(reg prometheus.Registerer, usage func() (objects, logicalByt
 		Namespace: "s3mesh", Subsystem: "namespace", Name: "logical_bytes",
 		Help: "Sum of the sizes of the objects visible in the namespace.",
 	}, func() float64 { _, b := usage(); return float64(b) })
-	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected, m.groupSize, objects, logical} {
+	for _, c := range []prometheus.Collector{m.lag, m.badEntries, m.pruned, m.rejected, m.groupSize, m.folds, m.switchSeconds, m.snapshotBytes, objects, logical} {
 		if err := reg.Register(c); err != nil {
 			m.unregister()
 			return nil, fmt.Errorf("register namespace metrics: %w", err)

@@ -24,7 +24,7 @@ import (
 // key starts with prefix ("/o" or "/b").
 func crdtEntries(t *testing.T, n *CRDTNamespace, prefix string) int {
 	t.Helper()
-	res, err := n.crdt.Query(context.Background(), query.Query{Prefix: prefix, KeysOnly: true})
+	res, err := n.crdtDS().Query(context.Background(), query.Query{Prefix: prefix, KeysOnly: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -271,7 +271,7 @@ func TestCrdtReplication(t *testing.T) {
 	}
 	waitFor(t, "pruned entries gone everywhere", func() error {
 		for _, p := range peers {
-			res, err := p.ns.crdt.Query(ctx, queryPrefix("/o"))
+			res, err := p.ns.crdtDS().Query(ctx, queryPrefix("/o"))
 			if err != nil {
 				return err
 			}
@@ -326,7 +326,7 @@ func TestCrdtConcurrentWriters(t *testing.T) {
 				ver := winnerVersion(t, p.ns, "bkt", key)
 				// Every node must have seen all three writes: the winner
 				// is then the greatest of them.
-				res, err := p.ns.crdt.Query(ctx, queryPrefix(objectEntryKey("bkt", key, "")[:len(objectEntryKey("bkt", key, ""))-1]))
+				res, err := p.ns.crdtDS().Query(ctx, queryPrefix(objectEntryKey("bkt", key, "")[:len(objectEntryKey("bkt", key, ""))-1]))
 				if err != nil {
 					return err
 				}

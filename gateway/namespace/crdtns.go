@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/cockroachdb/pebble/v2"
+	"github.com/ipfs/go-cid"
 	ds "github.com/ipfs/go-datastore"
 	"github.com/ipfs/go-datastore/query"
-	crdt "github.com/ipfs/go-ds-crdt"
 	pebbleds "github.com/ipfs/go-ds-pebble"
 	ipld "github.com/ipfs/go-ipld-format"
 	pubsub "github.com/libp2p/go-libp2p-pubsub"
@@ -75,6 +75,27 @@ type CRDTConfig struct {
 	// runs at open too when the last run left the store dirty. Zero means
 	// DefaultCRDTRepairInterval.
 	RepairInterval time.Duration
+	// FoldHeight is the DAG height of the current epoch at which the
+	// leading node folds it into a snapshot that seeds a new epoch (see
+	// crdtepoch.go): it bounds the deltas every node keeps and a joining
+	// node walks. Zero means DefaultCRDTFoldHeight; negative means this
+	// node never folds (it still follows the epochs others start).
+	FoldHeight int
+	// FoldWait is how long the leading node waits for every office it
+	// knows to announce the same heads before folding anyway (the
+	// horizon past which an office that lags or is cut off catches up by
+	// snapshot). Zero means DefaultCRDTFoldWait.
+	FoldWait time.Duration
+	// InlineDeltaBytes is the most bytes of delta blocks attached to one
+	// announcement of heads (see Inline deltas in crdtepoch.go), so that
+	// peers need not fetch fresh deltas over Bitswap. Zero means
+	// DefaultCRDTInlineDeltaBytes; negative attaches none, and the
+	// announcements of epoch 0 then stay in go-ds-crdt's own format,
+	// which nodes of earlier versions understand (a rolling upgrade).
+	InlineDeltaBytes int
+	// SnapshotTimeout bounds fetching and installing one snapshot. Zero
+	// means DefaultCRDTSnapshotTimeout.
+	SnapshotTimeout time.Duration
 	// PruneGrace is how long an entry this node wrote stays in the CRDT
 	// after it stopped mattering (superseded by a later version of its
 	// key, or older than its bucket's deletion). Zero means
@@ -128,6 +149,18 @@ func (c CRDTConfig) withDefaults() CRDTConfig {
 	if c.PruneGrace == 0 {
 		c.PruneGrace = DefaultCRDTPruneGrace
 	}
+	if c.InlineDeltaBytes == 0 {
+		c.InlineDeltaBytes = DefaultCRDTInlineDeltaBytes
+	}
+	if c.FoldHeight == 0 {
+		c.FoldHeight = DefaultCRDTFoldHeight
+	}
+	if c.FoldWait == 0 {
+		c.FoldWait = DefaultCRDTFoldWait
+	}
+	if c.SnapshotTimeout == 0 {
+		c.SnapshotTimeout = DefaultCRDTSnapshotTimeout
+	}
 	if c.PruneInterval == 0 {
 		c.PruneInterval = DefaultCRDTPruneInterval
 	}
@@ -147,7 +180,7 @@ func (c CRDTConfig) Validate() error {
 		return errors.New("crdt namespace: Dir is required")
 	case !ValidNodeID(c.NodeID):
 		return fmt.Errorf("crdt namespace: invalid NodeID %q", c.NodeID)
-	case c.RebroadcastInterval < 0, c.DAGSyncTimeout < 0, c.RepairInterval < 0, c.PruneGrace < 0:
+	case c.RebroadcastInterval < 0, c.DAGSyncTimeout < 0, c.RepairInterval < 0, c.PruneGrace < 0, c.FoldWait < 0, c.SnapshotTimeout < 0:
 		return errors.New("crdt namespace: negative duration")
 	}
 	return nil
@@ -207,7 +240,9 @@ func (c CRDTConfig) Validate() error {
 // flight), bucket delete markers (they define the bucket's cut), and the
 // entries of a node that never runs again. go-ds-crdt keeps a tombstone
 // per pruned entry and its DAG of deltas grows with every write; it has no
-// compaction, so pruning bounds the live set and the index, not the DAG.
+// compaction, so pruning bounds the live set and the index, not the DAG:
+// epochs do (see Epochs in crdtepoch.go), folding the history into a
+// snapshot every FoldHeight levels.
 //
 // # Interrupted updates
 //
@@ -229,8 +264,24 @@ type CRDTNamespace struct {
 	log   *slog.Logger
 	idx   *PebbleNamespace
 	store *pebbleds.Datastore
-	crdt  *crdt.Datastore
+	dag   ipld.DAGService
 	clock hlc
+
+	// cur is the current epoch and its CRDT (see crdtepoch.go); crdtMu is
+	// held shared by the users of cur's CRDT that must not see it
+	// change (the committer) and exclusively by a switch. switchMu
+	// serialises folds and switches.
+	cur      atomic.Pointer[epochState]
+	crdtMu   sync.RWMutex
+	switchMu sync.Mutex
+	ep       epochs
+	// epochWake wakes the epoch loop when a newer epoch is announced;
+	// stopEpoch stops it and the demultiplexer.
+	epochWake            chan struct{}
+	stopEpoch            context.CancelFunc
+	epochDone, demuxDone chan struct{}
+	// prefetchSem bounds the prefetches in flight (see prefetch).
+	prefetchSem chan struct{}
 
 	seed          maphash.Seed
 	applyMu       [256]sync.Mutex // serialises index updates per key
@@ -287,7 +338,11 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if err != nil {
 		return nil, err
 	}
-	n := &CRDTNamespace{cfg: cfg, log: cfg.Logger, idx: idx, seed: maphash.MakeSeed(), clock: hlc{now: cfg.Clock}}
+	n := &CRDTNamespace{cfg: cfg, log: cfg.Logger, idx: idx, dag: dag, seed: maphash.MakeSeed(), clock: hlc{now: cfg.Clock}}
+	n.ep.peers = map[peer.ID]peerAnnounce{}
+	n.ep.fetching = map[cid.Cid]struct{}{}
+	n.prefetchSem = make(chan struct{}, prefetchLimit)
+	n.epochWake = make(chan struct{}, 1)
 	fail := func(err error) (*CRDTNamespace, error) {
 		if n.cancelBcast != nil {
 			n.cancelBcast()
@@ -349,7 +404,13 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 	if err != nil {
 		return fail(err)
 	}
-	var bcast crdt.Broadcaster
+	gen, epoch, err := n.loadEpoch()
+	if err != nil {
+		return fail(err)
+	}
+	if err := n.dropOtherGens(gen); err != nil {
+		return fail(err)
+	}
 	if ps != nil && cfg.AllowPeer != nil {
 		if err := ps.RegisterTopicValidator(CRDTTopic(cfg.Network), n.validate); err != nil {
 			return fail(fmt.Errorf("register topic validator: %w", err))
@@ -363,34 +424,22 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		if err != nil {
 			return fail(err)
 		}
-		bcast, n.bcast, n.ps = b, b, ps
+		n.bcast, n.ps = b, ps
 	}
-	opts := crdt.DefaultOptions()
-	opts.Logger = crdtLogger{n.log.With("component", "crdt")}
-	opts.RebroadcastInterval = cfg.RebroadcastInterval
-	opts.DAGSyncerTimeout = cfg.DAGSyncTimeout
-	opts.RepairInterval = cfg.RepairInterval
-	opts.PutHook = n.putHook
-	guard := newWalkGuard(n.store, n.log)
-	if err := guard.recover(context.Background()); err != nil {
-		return fail(err)
-	}
-	if bcast != nil {
-		bcast = guardedBroadcaster{Broadcaster: bcast, g: guard}
-	}
-	n.crdt, err = crdt.New(guard, ds.NewKey(crdtNamespace), dag, bcast, opts)
+	cur, err := n.openGen(gen, epoch)
 	if err != nil {
 		return fail(err)
 	}
+	n.cur.Store(cur)
 	if n.bcast != nil {
-		n.bcast.start(func(ctx context.Context) ([]byte, error) { return encodeHeads(n.crdt.InternalStats(ctx)) })
+		n.bcast.start(n.announcement)
 	}
 	n.commits, n.stopCommits, n.commitDone = make(chan *commitReq, maxGroupEntries), make(chan struct{}), make(chan struct{})
 	go n.committer()
 	stopEarly := func() {
 		close(n.stopCommits)
 		<-n.commitDone
-		n.crdt.Close()
+		n.crdtDS().Close()
 	}
 	if dirty {
 		if err := n.rebuild(context.Background()); err != nil {
@@ -407,8 +456,16 @@ func OpenCRDTNamespace(cfg CRDTConfig, ps *pubsub.PubSub, dag ipld.DAGService) (
 		n.stopPrune, n.pruneDone = cancel, make(chan struct{})
 		go n.pruneLoop(ctx)
 	}
+	ectx, ecancel := context.WithCancel(context.Background())
+	n.stopEpoch, n.epochDone, n.demuxDone = ecancel, make(chan struct{}), make(chan struct{})
+	go n.epochLoop(ectx)
+	if n.bcast != nil {
+		go n.demux(ectx)
+	} else {
+		close(n.demuxDone)
+	}
 	n.log.Info("namespace opened", "kind", "crdt", "network", cfg.Network, "topic", CRDTTopic(cfg.Network),
-		"peers", ps != nil, "rebuilt", dirty)
+		"peers", ps != nil, "rebuilt", dirty, "epoch", epoch.number)
 	return n, nil
 }
 
@@ -420,6 +477,9 @@ func (n *CRDTNamespace) Close() error {
 			n.stopPrune()
 			<-n.pruneDone
 		}
+		n.stopEpoch()
+		<-n.epochDone
+		<-n.demuxDone
 		if n.commitDone != nil {
 			close(n.stopCommits)
 			<-n.commitDone
@@ -429,7 +489,11 @@ func (n *CRDTNamespace) Close() error {
 			n.cancelBcast()
 			<-n.bcast.done // no announcement reads the CRDT any more
 		}
-		err1 := n.crdt.Close()
+		cur := n.cur.Load()
+		if cur.view != nil {
+			cur.view.close()
+		}
+		err1 := cur.crdt.Close()
 		n.unregisterValidator()
 		var err2 error
 		if !n.indexFailed.Load() {
@@ -485,15 +549,19 @@ type NamespaceStatus struct {
 	Dirty bool
 	// Lag summarises the replication lag of recent updates from others.
 	Lag LagSummary
+	// Epoch describes the snapshot the node's current epoch started from,
+	// the backlog of deltas since, and the latest join (see crdtepoch.go).
+	Epoch EpochStatus
 }
 
 // Status returns the namespace's replication status.
 func (n *CRDTNamespace) Status(ctx context.Context) NamespaceStatus {
-	st := n.crdt.InternalStats(ctx)
+	c := n.crdtDS()
+	st := c.InternalStats(ctx)
 	out := NamespaceStatus{
 		Network: n.cfg.Network, Topic: CRDTTopic(n.cfg.Network),
 		Heads: len(st.Heads), MaxHeight: st.MaxHeight, QueuedJobs: st.QueuedJobs,
-		Dirty: n.crdt.IsDirty(ctx), Lag: n.metrics.recent.summary(),
+		Dirty: c.IsDirty(ctx), Lag: n.metrics.recent.summary(), Epoch: n.epochStatus(st),
 	}
 	if n.ps != nil {
 		out.TopicPeers = len(n.ps.ListPeers(out.Topic))
@@ -549,9 +617,13 @@ func (n *CRDTNamespace) putHook(k ds.Key, v []byte) {
 	}
 }
 
-// rebuild applies every live CRDT entry to an empty index.
+// rebuild installs the current epoch's seed and applies every live CRDT
+// entry to an empty index.
 func (n *CRDTNamespace) rebuild(ctx context.Context) error {
-	res, err := n.crdt.Query(ctx, query.Query{})
+	if err := n.installSeed(ctx); err != nil {
+		return fmt.Errorf("rebuild index: seed: %w", err)
+	}
+	res, err := n.crdtDS().Query(ctx, query.Query{})
 	if err != nil {
 		return fmt.Errorf("rebuild index: %w", err)
 	}

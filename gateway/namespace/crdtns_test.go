@@ -146,7 +146,7 @@ func TestCrdtLocalSemantics(t *testing.T) {
 // crdtHas reports whether the CRDT holds key.
 func crdtHas(t *testing.T, ns *CRDTNamespace, key string) bool {
 	t.Helper()
-	ok, err := ns.crdt.Has(context.Background(), ds.NewKey(key))
+	ok, err := ns.crdtDS().Has(context.Background(), ds.NewKey(key))
 	if err != nil {
 		t.Fatal(err)
 	}

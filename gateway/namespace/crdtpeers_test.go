@@ -257,15 +257,15 @@ func waitForDiag(t *testing.T, what string, timeout time.Duration, cond func() e
 // heads of the others are among its processed blocks.
 func crdtDiag(p *crdtPeer, others ...*crdtPeer) string {
 	ctx := context.Background()
-	st := p.ns.crdt.InternalStats(ctx)
+	st := p.ns.crdtDS().InternalStats(ctx)
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s: %d heads, max height %d, dirty %v", p.name, len(st.Heads), st.MaxHeight, p.ns.crdt.IsDirty(ctx))
+	fmt.Fprintf(&b, "%s: %d heads, max height %d, dirty %v", p.name, len(st.Heads), st.MaxHeight, p.ns.crdtDS().IsDirty(ctx))
 	mine := map[cid.Cid]bool{}
 	for _, h := range st.Heads {
 		mine[h] = true
 	}
 	for _, o := range others {
-		for _, h := range o.ns.crdt.InternalStats(ctx).Heads {
+		for _, h := range o.ns.crdtDS().InternalStats(ctx).Heads {
 			done, err := p.ns.store.Has(ctx, ds.NewKey("/crdt/b").ChildString(dshelp.MultihashToDsKey(h.Hash()).String()))
 			fmt.Fprintf(&b, "; head %s of %s: processed at %s %v (%v), a head there %v", h, o.name, p.name, done, err, mine[h])
 		}
@@ -284,7 +284,7 @@ func dagScan(p *crdtPeer) string {
 		ok, _ := p.ns.store.Has(ctx, ds.NewKey("/crdt/b").ChildString(dshelp.MultihashToDsKey(c.Hash()).String()))
 		return ok
 	}
-	queue := slices.Clone(p.ns.crdt.InternalStats(ctx).Heads)
+	queue := slices.Clone(p.ns.crdtDS().InternalStats(ctx).Heads)
 	seen := cid.NewSet()
 	for _, h := range queue {
 		seen.Add(h)

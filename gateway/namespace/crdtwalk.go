@@ -13,9 +13,10 @@ import (
 	crdt "github.com/ipfs/go-ds-crdt"
 )
 
-// The CRDT's state lives under crdtNamespace in the namespace database;
-// go-ds-crdt keeps there, among others, a "processed" mark per delta (b/)
-// and its dirty bit (d).
+// The CRDT's state of epoch generation 0 lives under crdtNamespace in the
+// namespace database (later generations under crdtGenNamespace(gen), see
+// crdtepoch.go); go-ds-crdt keeps there, among others, a "processed" mark
+// per delta (b/) and its dirty bit (d).
 const (
 	crdtNamespace      = "/crdt"
 	crdtProcessedSpace = crdtNamespace + "/b/"
@@ -52,6 +53,9 @@ const (
 type walkGuard struct {
 	ds.Batching
 	log *slog.Logger
+	// processed and dirty are the key space of go-ds-crdt's processed
+	// marks and its dirty bit in the guarded generation.
+	processed, dirty string
 
 	mu      sync.Mutex
 	walking bool     // a broadcast's heads are being processed
@@ -61,13 +65,15 @@ type walkGuard struct {
 
 var _ ds.Batching = (*walkGuard)(nil)
 
-func newWalkGuard(inner ds.Batching, log *slog.Logger) *walkGuard {
-	return &walkGuard{Batching: inner, log: log}
+// newWalkGuard guards the CRDT state under the namespace ns (crdtNamespace
+// or a later generation's).
+func newWalkGuard(inner ds.Batching, ns string, log *slog.Logger) *walkGuard {
+	return &walkGuard{Batching: inner, log: log, processed: ns + "/b/", dirty: ns + "/d"}
 }
 
 // journalKey is the journal entry of a processed mark.
-func journalKey(processed ds.Key) (ds.Key, bool) {
-	s, ok := strings.CutPrefix(processed.String(), crdtProcessedSpace)
+func (g *walkGuard) journalKey(processed ds.Key) (ds.Key, bool) {
+	s, ok := strings.CutPrefix(processed.String(), g.processed)
 	if !ok {
 		return ds.Key{}, false
 	}
@@ -82,11 +88,11 @@ func (g *walkGuard) written(ctx context.Context, w ds.Write, k ds.Key) error {
 	if !g.walking {
 		return nil
 	}
-	if k.String() == crdtDirtyKey {
+	if k.String() == g.dirty {
 		g.failed = true
 		return nil
 	}
-	jk, ok := journalKey(k)
+	jk, ok := g.journalKey(k)
 	if !ok {
 		return nil
 	}
@@ -165,10 +171,10 @@ func (g *walkGuard) unwind(ctx context.Context, journal []ds.Key) (int, error) {
 	if err != nil || n == 0 {
 		return n, err
 	}
-	if err := g.Batching.Put(ctx, ds.NewKey(crdtDirtyKey), nil); err != nil {
+	if err := g.Batching.Put(ctx, ds.NewKey(g.dirty), nil); err != nil {
 		return n, fmt.Errorf("mark the namespace dirty: %w", err)
 	}
-	return n, g.Batching.Sync(ctx, ds.NewKey(crdtNamespace))
+	return n, g.Batching.Sync(ctx, ds.NewKey(strings.TrimSuffix(g.dirty, "/d")))
 }
 
 // clearJournal deletes the journal entries and, with unmark, the processed
@@ -201,7 +207,7 @@ func (g *walkGuard) clearJournal(ctx context.Context, journal []ds.Key, unmark b
 	}
 	for _, k := range keys {
 		if unmark {
-			mark := ds.NewKey(crdtProcessedSpace + strings.TrimPrefix(k, walkJournalSpace))
+			mark := ds.NewKey(g.processed + strings.TrimPrefix(k, walkJournalSpace))
 			if err := b.Delete(ctx, mark); err != nil {
 				return 0, err
 			}

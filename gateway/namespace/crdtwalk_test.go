@@ -48,7 +48,7 @@ func TestWalkGuard(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			inner := dssync.MutexWrap(ds.NewMapDatastore())
-			g := newWalkGuard(inner, discardLogger())
+			g := newWalkGuard(inner, crdtNamespace, discardLogger())
 			if err := g.Put(ctx, mark("before"), nil); err != nil {
 				t.Fatal(err)
 			}
@@ -101,7 +101,7 @@ func TestWalkGuard(t *testing.T) {
 
 	t.Run("recover", func(t *testing.T) {
 		inner := dssync.MutexWrap(ds.NewMapDatastore())
-		g := newWalkGuard(inner, discardLogger())
+		g := newWalkGuard(inner, crdtNamespace, discardLogger())
 		g.beginWalk()
 		for _, s := range []string{"x", "y"} {
 			if err := g.Put(ctx, mark(s), nil); err != nil {
@@ -109,7 +109,7 @@ func TestWalkGuard(t *testing.T) {
 			}
 		}
 		// The run stops here: no endWalk. The next run recovers.
-		g2 := newWalkGuard(inner, discardLogger())
+		g2 := newWalkGuard(inner, crdtNamespace, discardLogger())
 		if err := g2.recover(ctx); err != nil {
 			t.Fatal(err)
 		}

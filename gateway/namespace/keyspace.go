@@ -32,9 +32,9 @@ import (
 //	c/index             the index's format: a rebuild follows a change
 //	m/                  legacy records staged by the migration
 //	/crdt/              go-ds-crdt's own state, generation 0
-//	/crdt.<gen>/        go-ds-crdt's state of later generations (one per
-//	                    epoch this node moved to; only the current one
-//	                    is kept)
+//	/crdt.<gen>/        go-ds-crdt's state of a later generation (one per
+//	                    epoch this node moved to; only the current one is
+//	                    kept)
 //	/s3mesh-walk/       the walk journal (crdtwalk.go)
 //
 // Multipart state, local to the node and never replicated:

@@ -217,7 +217,7 @@ func scaleWaitFor(b *testing.B, what string, bound time.Duration, cond func(deta
 
 // scaleNodeState describes a node while waiting for it.
 func scaleNodeState(p *crdtPeer) string {
-	st := p.ns.crdt.InternalStats(context.Background())
+	st := p.ns.crdtDS().InternalStats(context.Background())
 	blocks, _, _ := scaleBlocks(p.blocks)
 	return fmt.Sprintf("%d heads, height %d, %d queued jobs, %d blocks", len(st.Heads), st.MaxHeight, st.QueuedJobs, blocks)
 }
@@ -268,7 +268,7 @@ func scaleSameHeads(peers []*crdtPeer) func(bool) error {
 		var first []string
 		for _, p := range peers {
 			var hs []string
-			for _, h := range p.ns.crdt.InternalStats(ctx).Heads {
+			for _, h := range p.ns.crdtDS().InternalStats(ctx).Heads {
 				hs = append(hs, h.String())
 			}
 			slices.Sort(hs)
@@ -497,7 +497,9 @@ func scaleCounter(b *testing.B, reg *prometheus.Registry, name string) float64 {
 // openScaleJoiner opens an empty crdtPeer like crdtPeer.open does, except
 // that its exchange registers its metrics (libp2p's bandwidth counter and
 // Bitswap's) in p.reg, beside the namespace's.
-func openScaleJoiner(b *testing.B, name string) *crdtPeer {
+//
+// foldHeight is CRDTConfig.FoldHeight (-1: the node never folds).
+func openScaleJoiner(b *testing.B, name string, foldHeight int) *crdtPeer {
 	b.Helper()
 	k, err := exchange.LoadOrCreateIdentity(b.TempDir())
 	if err != nil {
@@ -525,7 +527,7 @@ func openScaleJoiner(b *testing.B, name string) *crdtPeer {
 	p.ns, err = OpenCRDTNamespace(CRDTConfig{
 		Dir: p.dir, NodeID: p.ex.ID().String(), Network: crdtTestNetwork, NoSync: true,
 		RebroadcastInterval: time.Second, DAGSyncTimeout: 10 * time.Second,
-		PruneGrace: time.Nanosecond, PruneInterval: -1, Registerer: p.reg,
+		PruneGrace: time.Nanosecond, PruneInterval: -1, Registerer: p.reg, FoldHeight: foldHeight,
 	}, p.ps, p.dag)
 	if err != nil {
 		b.Fatal(err)
@@ -641,7 +643,15 @@ func BenchmarkNamespaceScale(b *testing.B) {
 	catchupBound := scaleBound(n, 2*time.Minute, 12*time.Millisecond)
 
 	for b.Loop() {
+		// The baseline without epochs: no node folds (see
+		// BenchmarkNamespaceJoin for joins from a snapshot).
 		peers := newCrdtPeers(b, 3)
+		for _, p := range peers {
+			p.close(b)
+			p.mod = func(c *CRDTConfig) { c.FoldHeight = -1 }
+			p.open(b)
+		}
+		connectCrdtPeers(b, peers)
 		nss := []Namespace{peers[0].ns, peers[1].ns, peers[2].ns}
 		if err := peers[0].ns.CreateBucket(ctx, BucketRecord{Name: scaleBucket, Location: "berlin", Created: gwtest.FixedTime}); err != nil {
 			b.Fatal(err)
@@ -788,7 +798,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 		var maxHeight uint64
 		var shape scaleDAGShape
 		for i, p := range peers {
-			st := p.ns.crdt.InternalStats(ctx)
+			st := p.ns.crdtDS().InternalStats(ctx)
 			blocks, size, err := scaleBlocks(p.blocks)
 			if err != nil {
 				b.Fatal(err)
@@ -809,7 +819,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 		b.ReportMetric(float64(maxHeight), "height")
 
 		// Catch-up of an empty fourth node.
-		d := openScaleJoiner(b, "D")
+		d := openScaleJoiner(b, "D", -1)
 		before := make([]*bitswap.Stat, len(peers))
 		for i, p := range peers {
 			before[i] = scaleBitswap(b, p)
@@ -847,7 +857,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 			b.Fatal(err)
 		}
 		dst := scaleBitswap(b, d)
-		dStats := d.ns.crdt.InternalStats(ctx)
+		dStats := d.ns.crdtDS().InternalStats(ctx)
 		var served strings.Builder
 		for i, p := range peers[:3] {
 			st := scaleBitswap(b, p)
@@ -887,7 +897,7 @@ func BenchmarkNamespaceScale(b *testing.B) {
 			if st.blocks, st.deltaBytes, err = scaleBlocks(a.blocks); err != nil {
 				b.Fatal(err)
 			}
-			cs := a.ns.crdt.InternalStats(ctx)
+			cs := a.ns.crdtDS().InternalStats(ctx)
 			st.heads, st.height = len(cs.Heads), cs.MaxHeight
 			return st
 		}

@@ -110,8 +110,15 @@ func (n *CRDTNamespace) winnerOf(bucket, key string) (winner, bool, error) {
 	return w, true, nil
 }
 
-// Heads returns the CRDT's current heads: the roots of the namespace's
-// DAG of deltas, which every node keeps.
+// Heads returns the roots of what the namespace keeps in the block store:
+// the current epoch's CRDT heads (its DAG of deltas) and the root of the
+// snapshot the epoch started from. Deltas of earlier epochs are not
+// reachable from them: GC collects them.
 func (n *CRDTNamespace) Heads(ctx context.Context) []cid.Cid {
-	return n.crdt.InternalStats(ctx).Heads
+	cur := n.cur.Load()
+	hs := cur.crdt.InternalStats(ctx).Heads
+	if cur.id.seed.Defined() {
+		hs = append(hs, cur.id.seed)
+	}
+	return hs
 }
