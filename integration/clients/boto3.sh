@@ -24,4 +24,5 @@ check presign-sigv2-curl    'url=$(b3 presign small s3) && [[ $url == *AWSAccess
 check presign-sigv4-curl    'url=$(b3 presign small s3v4) && [[ $url == *X-Amz-Signature=* ]] && curl -fsS "$url" -o "$W/presigned4.out" && cmp "$F/small" "$W/presigned4.out"'
 check copy-server-side      'b3 copy small copy/small && b3 get copy/small "$W/copy.out" && cmp "$F/small" "$W/copy.out"'
 check rm-recursive          'b3 rm-recursive'
+check versions              'b3 versions'
 check rb                    'b3 rb'

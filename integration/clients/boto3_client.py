@@ -113,6 +113,24 @@ elif step == "rm-recursive":
     if batch:
         assert not s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True}).get("Errors")
     assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+elif step == "versions":  # a versioned bucket: versions listed, read by ID, emptied version by version
+    vb = bucket + "-versions"
+    s3.create_bucket(Bucket=vb)
+    s3.put_bucket_versioning(Bucket=vb, VersioningConfiguration={"Status": "Enabled"})
+    assert s3.get_bucket_versioning(Bucket=vb)["Status"] == "Enabled"
+    ids = [s3.put_object(Bucket=vb, Key="k", Body=body)["VersionId"] for body in (b"one", b"two")]
+    assert ids[0] != ids[1], ids
+    assert s3.get_object(Bucket=vb, Key="k", VersionId=ids[0])["Body"].read() == b"one"
+    assert s3.get_object(Bucket=vb, Key="k")["Body"].read() == b"two"
+    marker = s3.delete_object(Bucket=vb, Key="k")
+    assert marker["DeleteMarker"], marker
+    listed = s3.list_object_versions(Bucket=vb)
+    assert sorted(v["VersionId"] for v in listed["Versions"]) == sorted(ids), listed
+    assert [m["IsLatest"] for m in listed["DeleteMarkers"]] == [True], listed
+    for v in listed["Versions"] + listed["DeleteMarkers"]:
+        s3.delete_object(Bucket=vb, Key=v["Key"], VersionId=v["VersionId"])
+    assert not s3.list_object_versions(Bucket=vb).get("Versions")
+    s3.delete_bucket(Bucket=vb)
 elif step == "rb":
     s3.delete_bucket(Bucket=bucket)
     assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]

@@ -41,3 +41,7 @@ check touch-new             'rclone touch "$R/touched" && test "$(rclone size --
 check touch-existing-modtime 'rclone touch -t 2001-02-03T04:05:06 "$R/small" && rclone lsl "$R/small" | grep >/dev/null "2001-02-03 04:05:06" || { rclone lsl "$R/small"; exit 1; }'
 check delete-recursive      'rclone delete "$R" && test -z "$(rclone lsf -R "$R" --files-only)"'
 check rmdir                 'rclone rmdirs "$R" && ! rclone lsd s3mesh: | grep >/dev/null " $B$"'
+# A versioned bucket: rclone lists the older version with --s3-versions.
+RV=s3mesh:$B-versions
+export RV
+check versions              'rclone mkdir "$RV" && rclone backend versioning "$RV" Enabled | grep >/dev/null Enabled && rclone copyto "$F/small" "$RV/k" && printf other >"$W/other" && rclone copyto "$W/other" "$RV/k" && n=$(rclone lsf --s3-versions "$RV" | wc -l) && test "$n" -eq 2 || { echo "listed $n of 2 versions:"; rclone lsf --s3-versions "$RV"; exit 1; }'
