@@ -331,23 +331,9 @@ func (n *Upkeep) evict(ctx context.Context, need int64) (EvictResult, error) {
 		if len(batch) == 0 {
 			return nil
 		}
-		err := n.writesLocked(func(noted []cid.Cid) error {
-			for _, c := range noted {
-				if err := m.mark(ctx, c, func() string { return "a block a write relies on" }); err != nil {
-					return err
-				}
-			}
-			return n.gc.deltas.locked(func(inFlight func(mh string) bool) error {
-				batch = slices.DeleteFunc(batch, func(c cid.Cid) bool {
-					k := string(c.Hash())
-					return m.live[k]&markLive != 0 || inFlight(k)
-				})
-				removed, freed, err := n.blocks.DeleteBlocks(ctx, batch)
-				res.Evicted += removed
-				res.EvictedBytes += freed
-				return err
-			})
-		})
+		removed, freed, _, err := n.deleteBatch(ctx, m, batch)
+		res.Evicted += removed
+		res.EvictedBytes += freed
 		n.cache.mu.Lock()
 		for _, c := range batch {
 			delete(n.cache.access, string(c.Hash()))

@@ -179,30 +179,9 @@ func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgr
 	report(*p)
 	for i := 0; i < len(garbage); i += gcDeleteBatch {
 		batch := garbage[i:min(i+gcDeleteBatch, len(garbage))]
-		var removed, freed int64
-		err := n.writesLocked(func(noted []cid.Cid) error {
-			// Spare what the writes noted since the last batch, and the
-			// namespace deltas now in flight (see trackingDAG).
-			for _, c := range noted {
-				if err := m.mark(ctx, c, func() string { return "a block a write relies on" }); err != nil {
-					return err
-				}
-			}
-			return n.gc.deltas.locked(func(inFlight func(mh string) bool) error {
-				batch = slices.DeleteFunc(slices.Clone(batch), func(c cid.Cid) bool {
-					k := string(c.Hash())
-					if m.live[k]&markLive != 0 || inFlight(k) {
-						p.Garbage--
-						res.Live++
-						return true
-					}
-					return false
-				})
-				var err error
-				removed, freed, err = n.blocks.DeleteBlocks(ctx, batch)
-				return err
-			})
-		})
+		removed, freed, spared, err := n.deleteBatch(ctx, m, batch)
+		p.Garbage -= spared
+		res.Live += spared
 		p.Removed += removed
 		p.FreedBytes += freed
 		res.Removed, res.FreedBytes = p.Removed, p.FreedBytes
@@ -215,6 +194,32 @@ func (n *Upkeep) collect(ctx context.Context, p *GCProgress, report func(GCProgr
 		return res, err
 	}
 	return res, nil
+}
+
+// deleteBatch deletes the blocks of batch that are still garbage: under
+// the writes' lock, it first marks what writes noted since the last batch,
+// then spares every block marked live and every namespace delta in flight
+// (see trackingDAG). It returns the blocks and bytes removed and how many
+// blocks of batch it spared. GC's sweep and evictions share it.
+func (n *Upkeep) deleteBatch(ctx context.Context, m *marker, batch []cid.Cid) (removed, freed, spared int64, err error) {
+	err = n.writesLocked(func(noted []cid.Cid) error {
+		for _, c := range noted {
+			if err := m.mark(ctx, c, func() string { return "a block a write relies on" }); err != nil {
+				return err
+			}
+		}
+		return n.gc.deltas.locked(func(inFlight func(mh string) bool) error {
+			left := slices.DeleteFunc(slices.Clone(batch), func(c cid.Cid) bool {
+				k := string(c.Hash())
+				return m.live[k]&markLive != 0 || inFlight(k)
+			})
+			spared = int64(len(batch) - len(left))
+			var err error
+			removed, freed, err = n.blocks.DeleteBlocks(ctx, left)
+			return err
+		})
+	})
+	return removed, freed, spared, err
 }
 
 // Marks in marker.live, by multihash.
